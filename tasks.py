@@ -58,7 +58,7 @@ def _run(cmd: list[str], **kwargs) -> None:
 
 def setup() -> None:
     """Create .venv if missing and install the pinned packages when the inputs changed."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (runs before anything else is installed)
         sys.exit(f"Python >= 3.10 is needed, this is {sys.version.split()[0]}.")
     wanted = _wanted_stamp()
     python = venv_bin("python")
