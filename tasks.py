@@ -74,8 +74,10 @@ def setup() -> None:
     print(f"environment ready: {VENV}", flush=True)
 
 
-def _env(profile: str | None = None) -> dict[str, str]:
+def _env(profile: str | None = None, progress: bool = True) -> dict[str, str]:
     env = dict(os.environ)
+    if not progress:  # headless runs: no progress-bar widgets in the saved outputs
+        env["RNN_PROGRESS"] = "0"
     env["PATH"] = str(venv_bin("python").parent) + os.pathsep + env.get("PATH", "")
     env["VIRTUAL_ENV"] = str(VENV)
     env.pop("PYTHONHOME", None)
@@ -104,8 +106,7 @@ def lab(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     """Lint, then run the unit tests and execute every notebook with nbval (CI profile)."""
     setup()
-    env = _env(profile="ci")
-    env.setdefault("MPLBACKEND", "agg")
+    env = _env(profile="ci", progress=False)
     targets = [t for t in LINT_TARGETS if (ROOT / t).exists()]
     _run([venv_bin("ruff"), "check", *targets], env=env)
     _run([venv_bin("python"), "-m", "pytest", "tests", "notebooks",
@@ -120,7 +121,7 @@ def execute(args: list[str]) -> None:
     paths = args or sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for path in paths:
         _run([venv_bin("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--inplace",
-              "--ExecutePreprocessor.timeout=1200", path], env=_env(profile="full"))
+              "--ExecutePreprocessor.timeout=1200", path], env=_env(profile="full", progress=False))
 
 
 def student(args: list[str]) -> None:

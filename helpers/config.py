@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 PROFILE_ENV = "RNN_PROFILE"
+PROGRESS_ENV = "RNN_PROGRESS"
 PROFILES = ("full", "ci")
 DEFAULT_PROFILE = "full"
 
@@ -49,6 +50,15 @@ def profile() -> str:
 def is_ci() -> bool:
     """True when the small CI profile is active."""
     return profile() == "ci"
+
+
+def show_progress() -> bool:
+    """Whether loops show progress bars: yes, except in the CI profile or with ``RNN_PROGRESS=0``.
+
+    ``python tasks.py execute`` sets ``RNN_PROGRESS=0`` so that committed notebooks hold
+    results, not the frozen snapshot of a progress bar widget.
+    """
+    return not is_ci() and os.environ.get(PROGRESS_ENV, "1").strip() != "0"
 
 
 def pick(*, full: T, ci: T) -> T:

@@ -208,3 +208,14 @@ def test_lab_command_serves_the_notebooks(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_progress_bars_off_in_ci_profile_and_headless_runs(monkeypatch):
+    monkeypatch.delenv(config.PROGRESS_ENV, raising=False)
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    assert config.show_progress()
+    monkeypatch.setenv(config.PROGRESS_ENV, "0")
+    assert not config.show_progress()
+    monkeypatch.delenv(config.PROGRESS_ENV)
+    monkeypatch.setenv(config.PROFILE_ENV, "ci")
+    assert not config.show_progress()
