@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from helpers.config import device as default_device
-from helpers.config import is_ci
+from helpers.config import show_progress
 
 __all__ = ["History", "fit", "evaluate", "sequence_cross_entropy", "METRICS"]
 
@@ -188,8 +188,8 @@ def _check_args(epochs: int, dev_loader: Any, eval_every: int | None, clip_norm:
 
 
 def _progress_bar(total: int, progress: bool | None):
-    """A tqdm.auto bar, or None in the CI profile / with progress=False."""
-    if progress is False or (progress is None and is_ci()):
+    """A tqdm.auto bar, or None with progress=False (None: ``helpers.config.show_progress()``)."""
+    if progress is False or (progress is None and not show_progress()):
         return None
     from tqdm.auto import tqdm
 
@@ -217,7 +217,8 @@ def fit(model: nn.Module, train_loader: Iterable, *, loss_fn: Callable[[Tensor, 
       the end; with ``keep_best=False`` the final weights stay.
     * ``seed``: ``torch.manual_seed(seed)`` before training, which also fixes the shuffling
       of a DataLoader that has no generator of its own.
-    * ``progress``: a tqdm bar; None means on, except in the CI profile.
+    * ``progress``: a tqdm bar; None means ``helpers.config.show_progress()``: on, except in
+      the CI profile or with ``RNN_PROGRESS=0`` (set by ``tasks.py execute``).
     """
     _check_args(epochs, dev_loader, eval_every, clip_norm)
     metric_name, higher = _metric_spec(metric, higher_is_better)

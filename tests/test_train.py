@@ -181,11 +181,15 @@ def test_progress_bar_is_silent_in_ci(monkeypatch, capsys):
         return capsys.readouterr()
 
     monkeypatch.setenv("RNN_PROFILE", "ci")
+    monkeypatch.delenv("RNN_PROGRESS", raising=False)
     quiet = run(None)
     assert quiet.out == "" and quiet.err == ""
     monkeypatch.setenv("RNN_PROFILE", "full")
     assert "training" in run(None).err
     assert run(False).err == ""
+    monkeypatch.setenv("RNN_PROGRESS", "0")                 # headless `tasks.py execute`
+    assert run(None).err == ""
+    assert "training" in run(True).err
 
 
 @pytest.mark.parametrize("kwargs,fragment", [
