@@ -1,4 +1,4 @@
-"""Figures and tables for the notebooks: training curves, gate heatmaps, results tables.
+"""Figures and tables for the notebooks (matplotlib): training curves, gate heatmaps, results tables.
 
 Every function builds its figure inside ``matplotlib.rc_context(STYLE)``, so the house
 look (moderate size, readable fonts) never changes the global matplotlib settings, and
@@ -18,7 +18,6 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -200,14 +199,14 @@ def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Seq
                 bound = cell_bound if (key == "C" and cell_bound is not None) else state_bound
                 vmin, vmax, cmap = -bound, bound, STATE_CMAP
             arr = panels[key].T                                                   # (hidden, steps)
-            step = max(1, int(np.ceil(arr.shape[0] / max_unit_labels)))
-            sns.heatmap(arr, ax=ax, vmin=vmin, vmax=vmax, cmap=cmap, xticklabels=tokens,
-                        yticklabels=step, cbar_kws={"label": f"{key} ({vmin:g}..{vmax:g})", "pad": 0.01})
+            image = ax.imshow(arr, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto", interpolation="nearest")
+            fig.colorbar(image, ax=ax, pad=0.01, label=f"{key} ({vmin:g}..{vmax:g})")
+            ax.set_xticks(range(len(tokens)), tokens)
+            every = max(1, int(np.ceil(arr.shape[0] / max_unit_labels)))
+            ax.set_yticks(range(0, arr.shape[0], every))
             ax.set_title(name)
             ax.set_ylabel("hidden unit")
             ax.set_xlabel("time step (input token)")
-            ax.tick_params(axis="x", rotation=0)
-            ax.tick_params(axis="y", rotation=0)
             ax.grid(False)
         heading = title or "Gate activations"
         if prediction is not None:

@@ -49,7 +49,7 @@ def sequence_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """What happened in one :func:`fit` run; ``to_frame()`` gives a tidy table."""
 
@@ -98,6 +98,24 @@ class History:
                 dev[f"dev_{self.metric_name}"] = self.dev_metric
             frame = frame.merge(dev, on="step", how="left")
         return frame
+
+    def train_loss_windows(self) -> list[float]:
+        """Mean train loss over each evaluation window (steps after the previous eval up to this one)."""
+        means, start = [], 0
+        for end in self.eval_steps:
+            chunk = self.train_loss[start:end]
+            means.append(sum(chunk) / len(chunk) if chunk else float("nan"))
+            start = end
+        return means
+
+    def __repr__(self) -> str:
+        best = "no dev evaluation"
+        if self.best_step is not None:
+            criterion = (self.best_by or "dev").split(" (")[0]
+            best = f"best {criterion} {self.best_value:.4g} at step {self.best_step}"
+        last = f"last train loss {self.train_loss[-1]:.4g}" if self.train_loss else "no steps"
+        return (f"History({len(self.steps)} steps, {len(self.eval_steps)} evals, {last}, {best}, "
+                f"{self.wall_time_s:.1f} s)")
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields (no per-step lists) as a dict."""

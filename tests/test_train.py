@@ -47,6 +47,9 @@ def test_loss_decreases_and_accuracy_rises():
     frame = h.to_frame()
     assert list(frame.columns) == ["step", "train_loss", "dev_loss", "dev_accuracy"]
     assert len(frame) == 30 and frame["dev_loss"].notna().sum() == 5
+    windows = h.train_loss_windows()
+    assert len(windows) == 5 and windows[0] == pytest.approx(sum(h.train_loss[:6]) / 6)
+    assert "30 steps, 5 evals" in repr(h)
 
 
 def test_best_on_dev_weights_are_restored():
