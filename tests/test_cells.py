@@ -489,7 +489,8 @@ def test_compare_nan_never_agrees():
 
 def test_max_abs_diff():
     a = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    assert max_abs_diff(a, a + torch.tensor([[0.0, -0.5], [0.25, 0.0]])) == 0.5
+    assert max_abs_diff(a, a + torch.tensor([[0.0, 0.5], [-0.25, 0.0]])) == 0.5  # ours is below theirs
+    assert max_abs_diff(a + torch.tensor([[0.0, 0.5], [-0.25, 0.0]]), a) == 0.5
     assert max_abs_diff((a, a), (a, a - 3.0)) == 3.0
     assert max_abs_diff(torch.zeros(0, 3), torch.zeros(0, 3)) == 0.0
     assert isinstance(max_abs_diff(a, a), float)
@@ -585,6 +586,8 @@ def test_sequence_input_errors():
         layer(torch.zeros(2, 5, 10, 1))
     with pytest.raises(ValueError, match=r"got \(2, 0, 10\): need at least one example and one step"):
         layer(torch.zeros(2, 0, 10))
+    with pytest.raises(ValueError, match=r"x has dtype torch.int64.*one-hot encode tokens"):
+        layer(torch.zeros(2, 5, 10, dtype=torch.int64))
     with pytest.raises(TypeError, match="expects x as a torch.Tensor, got ndarray"):
         layer(torch.zeros(2, 5, 10).numpy())
 
