@@ -165,7 +165,10 @@ def evaluate(model: nn.Module, loader: Iterable, *, loss_fn: Callable[[Tensor, T
     The model is put in eval mode and returned to its previous mode.
     """
     name, _ = _metric_spec(metric, None)
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    if device is not None:
+        dev = torch.device(device)
+    else:   # where the model's parameters are (the default device for a parameter-free model)
+        dev = next((p.device for p in model.parameters()), None) or default_device()
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
@@ -295,40 +298,42 @@ def fit(model: nn.Module, train_loader: Iterable, *, loss_fn: Callable[[Tensor, 
             bar.set_postfix_str(f"dev loss {loss:.4g}, {metric_name or 'metric'} {shown}")
         eval_time += time.perf_counter() - t0
 
-    model.train()
-    for _ in range(epochs):
-        for batch in train_loader:
-            x, y = _to(batch, dev)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(_output(model, x), y)
-            loss.backward()
-            if clip_norm is not None:
-                pending_norms.append(nn.utils.clip_grad_norm_(model.parameters(), clip_norm).detach())
-            optimizer.step()
-            step += 1
-            pending.append(loss.detach())
-            history.samples += x.shape[0]
-            history.targets += y.numel()
-            if bar is not None:
-                bar.update(1)
-            if eval_every is not None and step % eval_every == 0:
+    try:
+        model.train()
+        for _ in range(epochs):
+            for batch in train_loader:
+                x, y = _to(batch, dev)
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(_output(model, x), y)
+                loss.backward()
+                if clip_norm is not None:
+                    pending_norms.append(nn.utils.clip_grad_norm_(model.parameters(), clip_norm).detach())
+                optimizer.step()
+                step += 1
+                pending.append(loss.detach())
+                history.samples += x.shape[0]
+                history.targets += y.numel()
+                if bar is not None:
+                    bar.update(1)
+                if eval_every is not None and step % eval_every == 0:
+                    run_eval()
+            if dev_loader is not None and eval_every is None:
                 run_eval()
-        if dev_loader is not None and eval_every is None:
+            flush()   # one host sync per epoch at most, so the pending list stays short
+        if step == 0:
+            raise ValueError("train_loader yielded no batches")
+        if dev_loader is not None and (not history.eval_steps or history.eval_steps[-1] != step):
             run_eval()
-        flush()   # one host sync per epoch at most, so the pending list stays short
-    if step == 0:
-        raise ValueError("train_loader yielded no batches")
-    if dev_loader is not None and (not history.eval_steps or history.eval_steps[-1] != step):
-        run_eval()
-    flush()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    history.wall_time_s = time.perf_counter() - start
-    history.train_time_s = history.wall_time_s - eval_time
-    history.steps = list(range(1, step + 1))
-    if keep_best and best_state is not None:
-        model.load_state_dict(best_state)
-        history.restored_best = True
-    if bar is not None:
-        bar.close()
+        flush()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        history.wall_time_s = time.perf_counter() - start
+        history.train_time_s = history.wall_time_s - eval_time
+        history.steps = list(range(1, step + 1))
+        if keep_best and best_state is not None:
+            model.load_state_dict(best_state)
+            history.restored_best = True
+    finally:   # also when interrupted (KeyboardInterrupt in a notebook)
+        if bar is not None:
+            bar.close()
     return history
