@@ -238,7 +238,8 @@ def results_table(rows: pd.DataFrame | Sequence[Mapping[str, Any]], *, by: str |
     """
     frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if by is None:
-        return frame.apply(lambda col: col.map(lambda v: f"{v:.{digits}f}" if isinstance(v, float) else v))
+        return frame.apply(lambda col: col.map(
+            lambda v: f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else v))
     by = [by] if isinstance(by, str) else list(by)
     absent = [c for c in by if c not in frame.columns]
     if absent:

@@ -36,6 +36,8 @@ def test_digit_sum_protocol(length, copies):
     counts = Counter(map(tuple, x[:, :2].tolist()))
     assert set(counts) == {(a, b) for a in range(10) for b in range(10)}
     assert set(counts.values()) == {copies}
+    # row (10 a + b) * copies + c holds copy c of pair (a, b)
+    assert x[(10 * 7 + 3) * copies + copies - 1, :2].tolist() == [7, 3]
     # labels are a + b
     assert torch.equal(y, x[:, 0] + x[:, 1])
     # at most one nonzero digit, only at positions >= 2, digits in 0..9

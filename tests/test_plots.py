@@ -106,7 +106,7 @@ def test_results_table():
     table = plots.results_table(rows, by=["model", "length"])
     assert list(table.columns) == ["model", "length", "acc", "n"]
     assert table["acc"].tolist() == ["0.850 ± 0.071", "0.500"] and table["n"].tolist() == [2, 1]
-    plain = plots.results_table(pd.DataFrame(rows), digits=2)
-    assert plain["acc"].tolist() == ["0.90", "0.80", "0.50"]
+    plain = plots.results_table(pd.DataFrame(rows).astype({"acc": "float32"}), digits=2)
+    assert plain["acc"].tolist() == ["0.90", "0.80", "0.50"] and plain["length"].tolist() == [10, 10, 10]
     with pytest.raises(ValueError, match="by columns"):
         plots.results_table(rows, by="seed")
