@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 from helpers.config import DATA_DIR
 
 __all__ = [
-    "MissingDataError", "DataChecksumError", "data_root",
+    "MissingDataError", "DataChecksumError", "data_root", "fetch_checked",
     "digit_sum_dataset", "digit_sum_splits", "digit_sum_split_seeds",
     "sine_series", "sine_windows", "split_by_time",
     "flights_series", "flights_months", "Normalizer", "FlightsWindows", "flights_windows",
