@@ -316,9 +316,16 @@ def execute(nb: NotebookNode, cwd: Path, *, timeout: int = 900, allow_errors: bo
     """Execute ``nb`` in place with a kernel of this environment, working in ``cwd``."""
     from nbclient import NotebookClient
 
-    client = NotebookClient(nb, km=current_env_kernel_manager(), timeout=timeout,
-                            allow_errors=allow_errors, resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+    km = current_env_kernel_manager()
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute()
+    finally:  # the client leaves a kernel it did not create running: stop it here
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return nb
 
 
