@@ -24,7 +24,8 @@ Public API
 ``CELLS``, :func:`check_cell`, :class:`DigitSumModel` (the standard torch model),
 :func:`make_model`, :func:`epoch_orders`, :class:`BatchedDigitSum`, :func:`evaluate`,
 :class:`TrainConfig`, :func:`train_batched`, :class:`SweepResult`, :func:`run_sweep`,
-:func:`sweep` (several cell types, optionally in parallel processes).
+:func:`sweep` (several cell types, optionally in parallel processes), :func:`train_one`
+(the plain one-model loop, for comparison).
 """
 
 from __future__ import annotations
@@ -569,6 +570,27 @@ def run_sweep(cell: str, lengths: Sequence[int], seeds: Sequence[int], *,
     splits = [digit_sum_splits(n, copies, s) for n, s in pairs]
     return train_batched(models, [n for n, _ in pairs], [s for _, s in pairs], splits, config,
                          device=device, dtype=dtype)
+
+
+def train_one(cell: str, seed: int, split: dict[str, tuple[Tensor, Tensor]],
+              config: TrainConfig = TrainConfig(), *, dtype: torch.dtype = torch.float32) -> DigitSumModel:
+    """The plain loop for ONE model: torch's own layer and Adam, the batched trainer's batch order.
+
+    No dev checks: this is the baseline the batched trainer is compared with and timed against.
+    """
+    model = make_model(cell, seed, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+    model = model.to(dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    x, y = split["train"]
+    orders = epoch_orders(len(y), config.epochs, seed)                          # (epochs, N)
+    for epoch in range(config.epochs):
+        for begin in range(0, len(y), config.batch_size):
+            idx = orders[epoch, begin:begin + config.batch_size]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model
 
 
 def _sweep_worker(args: tuple) -> SweepResult:
