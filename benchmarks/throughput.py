@@ -330,7 +330,7 @@ def run_device(device: torch.device, *, quick: bool, repeats: int) -> dict:
     print(f"[{device}] loop: done", flush=True)
     if device.type in ("cpu", "cuda"):  # d2l.Trainer moves batches to CUDA devices only
         # An even number of repeats, so each side goes first equally often.
-        out["charlm"] = charlm_pair(device, epochs=1 if quick else 2, repeats=2 * max(1, repeats // 3))
+        out["charlm"] = charlm_pair(device, epochs=1 if quick else 3, repeats=2 * max(1, repeats // 3))
         print(f"[{device}] charlm: done", flush=True)
     return out
 
