@@ -97,6 +97,12 @@ def merge_results(new: list[dict], machine: dict, path: Path = RESULTS) -> dict:
     return {"machine": machine, "notebooks": entries, "scripts": scripts}
 
 
+def save(results: dict, path: Path = RESULTS) -> None:
+    """Write the notebook timings as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+
+
 def run_sweep(profile: str) -> dict:
     """Invoke benchmarks/digit_sum_sweep.py (chapter 08's script) and time it.
 
@@ -172,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {fmt_seconds(record['wall_s'])}{'' if record['ok'] else '  FAILED: ' + record['error']}",
               flush=True)
         new.append(record)
+        save(merge_results(new, machine))  # after each notebook, so an interrupted run keeps its timings
     results = merge_results(new, machine)
     failed = [e["notebook"] for e in new if not e["ok"]]
 
@@ -180,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         results["scripts"]["digit_sum_sweep.py"] = run_sweep(args.profile)
         if results["scripts"]["digit_sum_sweep.py"]["returncode"]:
             failed.append("digit_sum_sweep.py")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    save(results)
     if not args.skip_throughput:
         print("running benchmarks/throughput.py ...", flush=True)
         extra = ["--quick"] if args.quick else []
