@@ -1,6 +1,6 @@
 """Model throughput, each number a ratio of two sides measured in one run.
 
-    python benchmarks/throughput.py [--quick] [--repeats 6] [--out benchmarks/results/throughput.json]
+    python benchmarks/throughput.py [--quick] [--repeats 6] [--threads N] [--out results/throughput.json]
 
 Three comparisons, on the CPU and, when present, on the accelerator (then also the CPU/GPU ratio):
 
@@ -384,16 +384,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed repeats per side (default 6; the char LM runs 2 * (repeats // 3))")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON report path")
     parser.add_argument("--cpu-only", action="store_true", help="skip the accelerator even when present")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); 1 is steadier on a shared machine")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be >= 1")
+        torch.set_num_threads(args.threads)
     from helpers.config import device
 
     devices = [torch.device("cpu")]
     if not args.cpu_only and device().type != "cpu":
         devices.append(device())
     report = {"machine": machine_info(), "load_before": load_average(),
-              "settings": {"quick": args.quick, "repeats": args.repeats}, "results": {}}
+              "settings": {"quick": args.quick, "repeats": args.repeats, "threads": torch.get_num_threads()},
+              "results": {}}
     start = time.perf_counter()
     for dev in devices:
         report["results"][dev.type] = run_device(dev, quick=args.quick, repeats=args.repeats)
