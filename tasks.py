@@ -6,7 +6,7 @@
     python tasks.py setup      only create or update .venv
     python tasks.py execute    re-run notebooks top to bottom in place (full profile) to refresh outputs
     python tasks.py student    build the student versions of the notebooks into build/student/
-    python tasks.py bench      time every notebook and the model throughputs (benchmarks/)
+    python tasks.py bench      time every notebook and the model throughputs (benchmarks/results/)
 
 The set-up is skipped when .venv already matches pyproject.toml and constraints.txt
 (a stamp file records their hash), so re-running a command takes seconds.
@@ -134,7 +134,7 @@ def student(args: list[str]) -> None:
 
 
 def bench(args: list[str]) -> None:
-    """Time every notebook and the model throughputs; write benchmarks/results.json."""
+    """Time every notebook and the model throughputs; write benchmarks/results/*.json."""
     setup()
     _run([venv_bin("python"), "benchmarks/run.py", *args], env=_env())
 
