@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 from helpers.config import DATA_DIR
 
 __all__ = [
-    "MissingDataError", "DataChecksumError", "data_root", "fetch_checked",
+    "MissingDataError", "DataChecksumError", "data_root", "sha1_of", "fetch_checked",
     "digit_sum_dataset", "digit_sum_splits", "digit_sum_split_seeds",
     "sine_series", "sine_windows", "split_by_time",
     "flights_series", "flights_months", "Normalizer", "FlightsWindows", "flights_windows",
@@ -66,7 +66,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root) if root is not None else DATA_DIR
 
 
-def _sha1_of(path: Path) -> str:
+def sha1_of(path: Path) -> str:
     """Hex SHA-1 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha1()
     with open(path, "rb") as f:
@@ -106,9 +106,9 @@ def fetch_checked(url: str, fname: str, sha1: str, root: str | os.PathLike | Non
     folder = data_root(root)
     path = folder / fname
     if path.exists():
-        if _sha1_of(path) == sha1:
+        if sha1_of(path) == sha1:
             return path
-        found = _sha1_of(path)
+        found = sha1_of(path)
     else:
         found = None
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def fetch_checked(url: str, fname: str, sha1: str, root: str | os.PathLike | Non
             f"{path} has sha1 {found}, expected {sha1}, and a fresh download from {url} failed "
             f"({type(err).__name__}: {err}). Delete it and copy the real {fname} into {folder}/; "
             f"{README_HINT}.") from err
-    got = _sha1_of(part)
+    got = sha1_of(part)
     if got != sha1:
         part.unlink(missing_ok=True)
         raise DataChecksumError(

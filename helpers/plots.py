@@ -58,12 +58,15 @@ def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_history(history, ax: Axes | None = None, *, title: str = "Training curves",
-                 smooth: int | None = None, log_loss: bool = False) -> Figure:
-    """Train loss (raw and moving mean) and dev loss against optimizer steps; dev metric beside it.
+                 smooth: int | None = None, log_loss: bool = False, eval_label: str = "dev",
+                 xlabel: str = "optimizer step") -> Figure:
+    """Train loss (raw and moving mean) and evaluation loss against optimizer steps; metric beside it.
 
-    With ``ax=None`` the figure has one panel, or two when the history has a dev metric
+    With ``ax=None`` the figure has one panel, or two when the history has a metric
     (loss | metric). With a given ``ax`` the metric goes on a twin y axis of that panel.
     ``smooth`` is the moving-mean window in steps (default: about 2% of the run).
+    ``eval_label`` names the set that ``fit`` evaluated (``"dev"``, ``"test"``, ...); the
+    best-step line is drawn only when ``fit`` restored those best weights (``keep_best``).
     """
     steps = np.asarray(history.steps)
     train = np.asarray(history.train_loss, dtype=float)
@@ -85,28 +88,29 @@ def plot_history(history, ax: Axes | None = None, *, title: str = "Training curv
             loss_ax.plot(steps, _moving_mean(train, window), color="C0", lw=1.6,
                          label=f"train loss (mean of {window} steps)")
         if history.dev_loss:
-            loss_ax.plot(history.eval_steps, history.dev_loss, "o-", color="C1", ms=3, label="dev loss")
+            loss_ax.plot(history.eval_steps, history.dev_loss, "o-", color="C1", ms=3,
+                         label=f"{eval_label} loss")
         best_label = None
-        if history.best_step is not None:
-            criterion = (history.best_by or "dev").split(" (")[0]
+        if history.best_step is not None and history.restored_best:
+            criterion = (history.best_by or "dev").split(" (")[0].replace("dev", eval_label, 1)
             best_label = f"best {criterion} at step {history.best_step}"
             loss_ax.axvline(history.best_step, color="0.4", ls="--", lw=1, label=best_label)
         if log_loss:
             loss_ax.set_yscale("log")
-        loss_ax.set_xlabel("optimizer step")
+        loss_ax.set_xlabel(xlabel)
         loss_ax.set_ylabel("loss")
         loss_ax.legend(loc="best")
         if metric_ax is not None:
             name = history.metric_name or "metric"
             metric_ax.plot(history.eval_steps, history.dev_metric, "s-", color="C2", ms=3,
-                           label=f"dev {name}")
-            metric_ax.set_ylabel(f"dev {name}")
+                           label=f"{eval_label} {name}")
+            metric_ax.set_ylabel(f"{eval_label} {name}")
             if ax is None:
                 if best_label is not None:
                     metric_ax.axvline(history.best_step, color="0.4", ls="--", lw=1, label=best_label)
                     metric_ax.legend(loc="best")
-                metric_ax.set_xlabel("optimizer step")
-                metric_ax.set_title(f"dev {name}")
+                metric_ax.set_xlabel(xlabel)
+                metric_ax.set_title(f"{eval_label} {name}")
                 loss_ax.set_title("loss")
                 fig.suptitle(title)
             else:   # one legend for both y axes, drawn on the twin axis (which is on top)

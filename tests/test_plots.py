@@ -86,7 +86,7 @@ def test_plot_history_panels_and_no_global_style_change():
     before = dict(matplotlib.rcParams)
     h = History(steps=[1, 2, 3, 4], train_loss=[1.0, 0.8, 0.7, 0.6], eval_steps=[2, 4], dev_loss=[0.9, 0.75],
                 dev_metric=[0.5, 0.7], metric_name="accuracy", best_by="dev accuracy (higher is better)",
-                best_step=4, best_value=0.7)
+                best_step=4, best_value=0.7, restored_best=True)
     fig = plots.plot_history(h, title="toy")
     loss_ax, metric_ax = fig.axes
     assert loss_ax.get_xlabel() == "optimizer step" and loss_ax.get_ylabel() == "loss"
@@ -110,3 +110,21 @@ def test_results_table():
     assert plain["acc"].tolist() == ["0.90", "0.80", "0.50"] and plain["length"].tolist() == [10, 10, 10]
     with pytest.raises(ValueError, match="by columns"):
         plots.results_table(rows, by="seed")
+
+
+def test_plot_history_names_the_evaluated_set_and_marks_best_only_when_restored():
+    h = History(steps=[1, 2, 3, 4], train_loss=[1.0, 0.8, 0.7, 0.6], eval_steps=[2, 4], dev_loss=[0.9, 0.75],
+                dev_metric=[0.5, 0.7], metric_name="accuracy", best_by="dev accuracy (higher is better)",
+                best_step=4, best_value=0.7, restored_best=False)
+    fig = plots.plot_history(h, eval_label="test", xlabel="step (batch of 128)")
+    loss_ax, metric_ax = fig.axes
+    labels = [line.get_label() for line in loss_ax.get_lines() + metric_ax.get_lines()]
+    assert "test loss" in labels and "test accuracy" in labels
+    assert not any("dev" in lbl or lbl.startswith("best") for lbl in labels), labels
+    assert metric_ax.get_title() == "test accuracy" and loss_ax.get_xlabel() == "step (batch of 128)"
+    plt.close(fig)
+    h.restored_best = True
+    fig = plots.plot_history(h, eval_label="test")
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "best test accuracy at step 4" in labels
+    plt.close(fig)
