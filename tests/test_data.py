@@ -162,6 +162,32 @@ def test_flights_windows_fit_on_training_months_only():
         fw.normalizer.fit(series)
 
 
+def test_flights_windows_normaliser_fit_on_training_months_only_made_up_series(tmp_path, monkeypatch):
+    """Runs without data/flights.csv: a made-up 144-month table in the seaborn format."""
+    import seaborn.utils
+
+    monkeypatch.setattr(seaborn.utils, "urlopen", _offline)        # never reach the network
+    monkeypatch.setattr(seaborn.utils, "urlretrieve", _offline)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    values = 100 + np.arange(144) + 1000 * (np.arange(144) >= 130)  # the last 14 months jump up
+    rows = [f"{1949 + i // 12},{months[i % 12]},{int(v)}" for i, v in enumerate(values)]
+    (tmp_path / "flights.csv").write_text("year,month,passengers\n" + "\n".join(rows) + "\n")
+    fw = D.flights_windows(window=6, n_train=130, root=tmp_path)
+    assert np.array_equal(fw.series, values.astype(np.float32))
+    assert fw.normalizer.n_fitted == 130
+    assert fw.normalizer.mean == pytest.approx(values[:130].mean())        # 164.5, not the full mean
+    assert fw.normalizer.std == pytest.approx(values[:130].std())
+    assert fw.normalizer.mean != pytest.approx(values.mean())
+    assert fw.x_train.shape == (124, 6, 1) and fw.y_train.shape == (124, 1)
+    raw = lambda t: fw.normalizer.inverse_transform(t.double()).squeeze(-1).numpy()  # noqa: E731
+    assert np.allclose(raw(fw.y_train[-1]), values[129], atol=1e-3)       # last target: last training month
+    assert float(raw(fw.x_train).max()) < 1000 and float(raw(fw.y_train).max()) < 1000  # no test month
+    assert np.allclose(raw(fw.context), values[124:130], atol=1e-3)
+    assert np.array_equal(fw.test_values, values[130:].astype(np.float32))
+    with pytest.raises(RuntimeError, match="already fitted"):
+        fw.normalizer.fit(fw.series)
+
+
 def test_normalizer():
     norm = D.Normalizer()
     with pytest.raises(RuntimeError, match="before fit"):
