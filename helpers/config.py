@@ -27,6 +27,12 @@ PROFILE_ENV = "RNN_PROFILE"
 PROGRESS_ENV = "RNN_PROGRESS"
 PROFILES = ("full", "ci")
 DEFAULT_PROFILE = "full"
+#: What the setup line says about each profile (it must be true in the profile it is printed in).
+PROFILE_HINTS = {
+    "full": f"the chapter's real sizes; {PROFILE_ENV}=ci gives a quick run with smaller numbers",
+    "ci": "quick run: fewer epochs and smaller sweeps, so results differ from those quoted "
+          "in the text, which come from the full profile",
+}
 
 #: The project's one data folder (download cache): ``<repository>/data``.
 #: From ``notebooks/`` it is also ``../data``, d2l's default.
@@ -113,7 +119,7 @@ def setup(seed: int = 0, *, quiet: bool = False) -> Setup:
     chosen = Setup(profile=profile(), device=device(), seed=seed,
                    generator=seed_everything(seed))
     if not quiet:
-        print(f"profile : {chosen.profile}  (set {PROFILE_ENV}=ci for the quick test run)")
+        print(f"profile : {chosen.profile}  ({PROFILE_HINTS[chosen.profile]})")
         print(f"device  : {chosen.device}")
         print(f"seed    : {chosen.seed}")
         versions = package_versions()
