@@ -22,7 +22,9 @@ arithmetic. This module trains MANY models at once, exactly as if trained separa
 Public API
 ----------
 ``CELLS``, :func:`check_cell`, :class:`DigitSumModel` (the standard torch model),
-:func:`make_model`, :func:`epoch_orders`, :class:`BatchedDigitSum`, :func:`evaluate`,
+:func:`make_model` (``init="torch"`` or ``"nndl"``), :func:`nndl_init_`, :func:`scaled_orthogonal_`,
+:func:`spectral_radius`, :func:`epoch_orders`, :func:`book_digit_sum_splits` (the book's data files),
+:func:`stacked_forward` (the plain-autograd batched forward), :class:`BatchedDigitSum`, :func:`evaluate`,
 :class:`TrainConfig`, :func:`train_batched`, :class:`SweepResult`, :func:`run_sweep`,
 :func:`sweep` (several cell types, optionally in parallel processes), :func:`train_one`
 (the plain one-model loop, for comparison).
@@ -30,6 +32,7 @@ Public API
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Sequence
@@ -41,9 +44,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-CELLS = ("srn", "lstm", "gru")
-GATE_BLOCKS = {"srn": 1, "lstm": 4, "gru": 3}
-TORCH_LAYERS = {"srn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+CELLS = ("RNN", "LSTM", "GRU")   # the simple (Elman) RNN is "RNN"; "srn", NNDL's name, is an alias
+GATE_BLOCKS = {"RNN": 1, "LSTM": 4, "GRU": 3}
+TORCH_LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+INITS = ("torch", "nndl")
 VOCAB_SIZE = 10   # digits 0..9
 NUM_CLASSES = 19  # sums 0..18
 _ADAM_OPTIONS = {"fused": True}   # one kernel per parameter; same update rule as the default Adam
@@ -52,12 +56,12 @@ PARAM_NAMES = ("embedding", "weight_ih", "weight_hh", "bias_ih", "bias_hh",
 
 
 def check_cell(cell: str) -> str:
-    """Return the canonical cell name ('srn', 'lstm' or 'gru'); 'rnn' is accepted for 'srn'."""
-    name = cell.strip().lower() if isinstance(cell, str) else cell
-    name = "srn" if name == "rnn" else name
+    """The canonical cell name, 'RNN', 'LSTM' or 'GRU' (any case; 'srn' is accepted for 'RNN')."""
+    name = cell.strip().upper() if isinstance(cell, str) else cell
+    name = "RNN" if name == "SRN" else name
     if name not in CELLS:
         raise ValueError(f"Unknown cell {cell!r}: choose one of {', '.join(repr(c) for c in CELLS)} "
-                         "('srn' is the simple tanh RNN, torch.nn.RNN).")
+                         "(any case; 'RNN' is the simple tanh RNN, torch.nn.RNN, also accepted as 'srn').")
     return name
 
 
@@ -79,21 +83,135 @@ class DigitSumModel(nn.Module):
         return self.classifier(outputs[:, -1])     # (batch, 19)
 
 
-def make_model(cell: str, seed: int, *, embedding_dim: int = 32, hidden_size: int = 32) -> DigitSumModel:
-    """A DigitSumModel whose initial weights depend only on ``seed`` (global RNG left untouched)."""
+def make_model(cell: str, seed: int, *, init: str = "torch", embedding_dim: int = 32,
+               hidden_size: int = 32) -> DigitSumModel:
+    """A DigitSumModel whose initial weights depend only on ``seed`` (global RNG left untouched).
+
+    ``init="torch"``: PyTorch's defaults (embedding N(0, 1); every recurrent weight and both
+    biases U(+-1/sqrt(hidden)); classifier U(+-1/sqrt(hidden)) for weight and bias).
+    ``init="nndl"``: the book's Paddle defaults, see :func:`nndl_init_`.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS} (PyTorch's defaults or the NNDL book's), got {init!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return DigitSumModel(cell, embedding_dim, hidden_size)
+        model = DigitSumModel(cell, embedding_dim, hidden_size)
+        if init == "nndl":
+            nndl_init_(model)
+    model.init = init
+    return model
 
 
-def epoch_orders(num_examples: int, epochs: int, seed: int) -> Tensor:
-    """Shuffled example order of every epoch, (epochs, num_examples), from a generator seeded with ``seed``.
+def _xavier_uniform_(weight: Tensor, fan_in: int, fan_out: int) -> None:
+    """Paddle's XavierUniform for a 2-D parameter of shape [fan_in, fan_out]: U(+-sqrt(6 / (fan_in + fan_out)))."""
+    bound = (6.0 / (fan_in + fan_out)) ** 0.5
+    with torch.no_grad():
+        weight.uniform_(-bound, bound)
+
+
+def nndl_init_(model: DigitSumModel) -> DigitSumModel:
+    """Re-initialise ``model`` in place as the book's Paddle code does (uses the global torch RNG).
+
+    The book creates every parameter with ``paddle.create_parameter`` and no initializer,
+    which is Xavier-uniform on the parameter's own 2-D shape: the embedding [10, E]
+    (bound sqrt(6/(10+E))), each gate's W [E, H] and U [H, H] and its ONE bias [1, H]
+    (bound sqrt(6/(1+H)) = 0.43 at H = 32). Its classifier is Paddle's ``nn.Linear``: Xavier
+    weight [H, 19], zero bias. torch's layers have two biases per gate; here ``bias_ih``
+    holds the book's bias and ``bias_hh`` is zero and frozen (requires_grad False), so the
+    model has exactly the book's parameters. For the GRU (not in the book) the same rule.
+    """
+    rnn, H = model.rnn, model.rnn.hidden_size
+    E = model.embedding.embedding_dim
+    _xavier_uniform_(model.embedding.weight, VOCAB_SIZE, E)
+    for k in range(GATE_BLOCKS[model.cell]):
+        block = slice(k * H, (k + 1) * H)
+        _xavier_uniform_(rnn.weight_ih_l0[block], E, H)
+        _xavier_uniform_(rnn.weight_hh_l0[block], H, H)
+        _xavier_uniform_(rnn.bias_ih_l0[block], 1, H)
+    with torch.no_grad():
+        rnn.bias_hh_l0.zero_()
+        model.classifier.bias.zero_()
+    rnn.bias_hh_l0.requires_grad_(False)
+    _xavier_uniform_(model.classifier.weight, H, NUM_CLASSES)
+    return model
+
+
+def scaled_orthogonal_(model: DigitSumModel, rho: float, seed: int) -> DigitSumModel:
+    """Set every gate block of W_hh to rho * Q (Q a random orthogonal matrix from ``seed``), in place.
+
+    Every eigenvalue of rho * Q has modulus rho, so for the RNN the spectral radius of W_hh is rho.
+    """
+    if not rho > 0:
+        raise ValueError(f"rho must be a positive number (the spectral radius), got {rho!r}")
+    H = model.rnn.hidden_size
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for k in range(GATE_BLOCKS[model.cell]):
+            q, r = torch.linalg.qr(torch.randn(H, H, generator=generator, dtype=torch.float64))
+            q = q * torch.sign(torch.diagonal(r))          # uniformly distributed orthogonal matrix
+            model.rnn.weight_hh_l0[k * H:(k + 1) * H] = rho * q
+    return model
+
+
+def spectral_radius(model: DigitSumModel) -> float:
+    """Largest |eigenvalue| of the first gate block of W_hh (the whole W_hh for the RNN)."""
+    H = model.rnn.hidden_size
+    return torch.linalg.eigvals(model.rnn.weight_hh_l0[:H].detach().double()).abs().max().item()
+
+
+def epoch_orders(num_examples: int, epochs: int, seed: int, shuffle: bool = True) -> Tensor:
+    """Example order of every epoch, (epochs, num_examples): shuffled from ``seed``, or file order.
 
     Batch ``j`` of epoch ``e`` is ``orders[e, j * batch_size:(j + 1) * batch_size]`` (the last
     batch of an epoch may be smaller), the same for the batched and the one-model trainer.
+    ``shuffle=False`` is the book's order (Paddle's DataLoader default): 0..N-1 every epoch.
     """
+    if not shuffle:
+        return torch.arange(num_examples).repeat(epochs, 1)
     generator = torch.Generator().manual_seed(seed)
     return torch.stack([torch.randperm(num_examples, generator=generator) for _ in range(epochs)])
+
+
+# ----------------------------------------------------------------------------- the book's data files
+
+BOOK_LENGTHS = (5, 10, 15, 20, 25, 30, 35)
+
+
+@functools.lru_cache(maxsize=1)
+def _book_files() -> dict[tuple[int, str], tuple[Tensor, Tensor]]:
+    """All of the book's data files, generated in the book's order from numpy's legacy RandomState(0)."""
+    rng = np.random.RandomState(0)   # the book calls np.random.seed(0), then np.random.randint
+    files = {}
+    for length in BOOK_LENGTHS:
+        for split, copies in (("train", 3), ("dev", 1), ("test", 1)):
+            x = np.zeros((100 * copies, length), dtype=np.int64)
+            y = np.zeros(100 * copies, dtype=np.int64)
+            row = 0
+            for a in range(10):
+                for b in range(10):
+                    for _ in range(copies):
+                        position = rng.randint(2, length)   # first the position, then the digit
+                        digit = rng.randint(0, 10)
+                        x[row, :2] = a, b
+                        x[row, position] = digit
+                        y[row] = a + b
+                        row += 1
+            files[length, split] = (torch.from_numpy(x), torch.from_numpy(y))
+    return files
+
+
+def book_digit_sum_splits(length: int) -> dict[str, tuple[Tensor, Tensor]]:
+    """The book's ``datasets/{length}/{train,dev,test}.txt`` as tensors: 300 / 100 / 100 rows in file order.
+
+    The book generates the files once, for lengths 5, 10, ..., 35 in that order, train (3
+    copies per pair), dev (1) and test (1) for each, all from ONE numpy stream seeded with 0;
+    the same calls in the same order give the same sequences. There is one dataset per length.
+    """
+    if length not in BOOK_LENGTHS:
+        raise ValueError(f"the book has data files for lengths {BOOK_LENGTHS} only, got {length!r}; "
+                         "use helpers.data.digit_sum_splits(length, copies, seed) for other lengths")
+    files = _book_files()
+    return {split: tuple(t.clone() for t in files[length, split]) for split in ("train", "dev", "test")}
 
 
 # ----------------------------------------------------------------------------- recurrences with BPTT
@@ -133,17 +251,17 @@ class _Workspace:
         self.hs = zeros(T + 1, M, B, H)      # hs[t + 1] = H_t, hs[0] = 0
         self.acts = zeros(T, M, B, G)        # gate activations
         self.extra = zeros(T, M, B, H)       # LSTM tanh(C_t); GRU H_{t-1} - N_t
-        self.cs = zeros(T + 1, M, B, H) if cell == "lstm" else None
-        self.ghs = zeros(T, M, B, G) if cell == "gru" else None
+        self.cs = zeros(T + 1, M, B, H) if cell == "LSTM" else None
+        self.ghs = zeros(T, M, B, G) if cell == "GRU" else None
         self.fwd = [self._forward_views(t) for t in range(T)]
         self.bwd = None                      # backward buffers: allocated on the first backward
 
     def _forward_views(self, t: int) -> tuple:
         k, H = self.counts[t], self.shape[3]
         x, a, hp, hn = self.xp[t, :k], self.acts[t, :k], self.hs[t, :k], self.hs[t + 1, :k]
-        if self.cell == "srn":
+        if self.cell == "RNN":
             return x, hp, self.w_t[:k], hn
-        if self.cell == "lstm":   # gate blocks [I, F, O, C_tilde]
+        if self.cell == "LSTM":   # gate blocks [I, F, O, C_tilde]
             return (x, hp, self.w_t[:k], a, a[..., :3 * H], a[..., 3 * H:], a[..., :H], a[..., H:2 * H],
                     a[..., 2 * H:3 * H], a[..., 3 * H:], self.cs[t, :k], self.cs[t + 1, :k],
                     self.extra[t, :k], hn)
@@ -159,7 +277,7 @@ class _Workspace:
         M, T, B, H, G = self.shape
         zeros = self.zeros
         self.dpre = zeros(T, M, B, G)        # dL/d(x-side pre-activations) of every step
-        self.dgh = zeros(T, M, B, G) if self.cell == "gru" else None
+        self.dgh = zeros(T, M, B, G) if self.cell == "GRU" else None
         self.dh, self.dc = zeros(M, B, H), zeros(M, B, H)
         self.dact = zeros(M, B, G)
         self.tmp1, self.tmp2, self.tmp3 = zeros(M, B, H), zeros(M, B, H), zeros(M, B, 2 * H)
@@ -171,9 +289,9 @@ class _Workspace:
             common = (t, self.dh[:k], self.ones[:k], self.w[:k], self.dpre[t, :k],
                       self.tmp1[:k], self.tmp2[:k])
             a, p = self.acts[t, :k], self.dpre[t, :k]
-            if self.cell == "srn":
+            if self.cell == "RNN":
                 views.append((*common, self.hs[t + 1, :k]))
-            elif self.cell == "lstm":
+            elif self.cell == "LSTM":
                 d = self.dact[:k]
                 views.append((*common, self.dc[:k], a[..., :3 * H], a[..., :H], a[..., H:2 * H],
                               a[..., 2 * H:3 * H], a[..., 3 * H:], self.extra[t, :k], self.cs[t, :k],
@@ -195,10 +313,10 @@ class _Workspace:
 
 def _run_forward(ws: _Workspace) -> None:
     """The recurrence over all steps, in place in the workspace."""
-    if ws.cell == "srn":
+    if ws.cell == "RNN":
         for x, hp, w_t, hn in ws.fwd:
             torch.baddbmm(x, hp, w_t, out=hn).tanh_()                         # H_t
-    elif ws.cell == "lstm":
+    elif ws.cell == "LSTM":
         for x, hp, w_t, a, sig, tnh, i, f, o, g, cp, c, tc, hn in ws.fwd:
             torch.baddbmm(x, hp, w_t, out=a)                                   # pre-activations
             sig.sigmoid_()                                                     # I, F, O
@@ -223,11 +341,11 @@ def _run_backward(ws: _Workspace, grad_final: Tensor) -> None:
         lo, hi = ws.starts[t]
         if hi > lo:   # models whose last step is t start here with dL/dH_last
             ws.dh[lo:hi] = grad_final[lo:hi]
-        if ws.cell == "srn":
+        if ws.cell == "RNN":
             h = view[7]
             torch.addcmul(ones, h, h, value=-1, out=p).mul_(dh)                # dL/d(pre_t)
             torch.bmm(p, w, out=dh)                                            # dL/dH_{t-1}
-        elif ws.cell == "lstm":
+        elif ws.cell == "LSTM":
             dc, sig, i, f, o, g, tc, cp, d_sig, d_i, d_f, d_o, d_g, p_sig, p_g = view[7:]
             torch.mul(dh, tc, out=d_o)                                         # dO
             torch.addcmul(ones, tc, tc, value=-1, out=tmp2)
@@ -260,7 +378,7 @@ class _Scan(torch.autograd.Function):
         torch.index_select(table, 0, tokens, out=ws.xp.view(-1, G))          # (T*M*B, G)
         ws.w_t.copy_(w_t)
         ws.w.copy_(w_t.transpose(1, 2))
-        if ws.cell == "gru":
+        if ws.cell == "GRU":
             ws.bias.copy_(b_hh.unsqueeze(1))
         _run_forward(ws)
         ctx.ws, ctx.table_rows = ws, table.shape[0]
@@ -276,13 +394,48 @@ class _Scan(torch.autograd.Function):
         try:
             _run_backward(ws, grad_final)
             h_prev = ws.h_by_model.copy_(ws.hs[:T].transpose(0, 1))           # H_{t-1}, (M, T, B, H)
-            d_hidden = ws.d_by_model.copy_((ws.dgh if ws.cell == "gru" else ws.dpre).transpose(0, 1))
+            d_hidden = ws.d_by_model.copy_((ws.dgh if ws.cell == "GRU" else ws.dpre).transpose(0, 1))
             grad_w_t = torch.bmm(h_prev.view(M, T * B, H).transpose(1, 2), d_hidden.view(M, T * B, G))
             grad_table = ws.dpre.new_zeros(ctx.table_rows, G).index_add_(0, tokens, ws.dpre.view(-1, G))
-            grad_b = ws.dgh.sum(dim=(0, 2)) if ws.cell == "gru" else None
+            grad_b = ws.dgh.sum(dim=(0, 2)) if ws.cell == "GRU" else None
         finally:
             ws.busy = False
         return grad_table, None, grad_w_t, grad_b, None
+
+
+# ----------------------------------------------------------------------------- the readable version
+
+def stacked_forward(p: dict[str, Tensor], x: Tensor, lengths: Sequence[int], cell: str) -> Tensor:
+    """Logits (M, B, 19) of M models whose weights are stacked on a leading axis; plain autograd.
+
+    ``p`` holds the BatchedDigitSum parameters (torch's gate order); ``x`` is (M, B, T) with
+    model m read at its own last step ``lengths[m] - 1``. The fast path computes the same.
+    """
+    M, B, T = x.shape
+    H = p["weight_hh"].shape[-1]
+    e = p["embedding"][torch.arange(M).view(M, 1, 1), x]                        # (M, B, T, E)
+    xp = e @ p["weight_ih"].transpose(1, 2).unsqueeze(1) + p["bias_ih"].view(M, 1, 1, -1)  # (M, B, T, G*H)
+    h = c = e.new_zeros(M, B, H)
+    states = []
+    for t in range(max(lengths)):
+        hp = torch.baddbmm(p["bias_hh"].unsqueeze(1), h, p["weight_hh"].transpose(1, 2))  # (M, B, G*H)
+        if cell == "RNN":
+            h = torch.tanh(xp[:, :, t] + hp)
+        elif cell == "LSTM":                                                    # torch order i, f, g, o
+            i, f, g, o = (xp[:, :, t] + hp).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:                                                                   # GRU, torch order r, z, n
+            (xr, xz, xn), (hr, hz, hn) = xp[:, :, t].chunk(3, dim=-1), hp.chunk(3, dim=-1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)
+            h = (1 - z) * n + z * h
+        states.append(h)
+    last = torch.stack(states)[torch.tensor(lengths) - 1, torch.arange(M)]     # (M, B, H)
+    return torch.baddbmm(p["classifier_bias"].unsqueeze(1), last, p["classifier_weight"].transpose(1, 2))
+
+
+ENGINES = ("bptt", "autograd")
 
 
 # ----------------------------------------------------------------------------- the batched model
@@ -296,8 +449,11 @@ class BatchedDigitSum(nn.Module):
     ``lengths[m]`` is model m's sequence length; lengths must be non-increasing.
     """
 
-    def __init__(self, models: Sequence[DigitSumModel], lengths: Sequence[int]) -> None:
+    def __init__(self, models: Sequence[DigitSumModel], lengths: Sequence[int], engine: str = "bptt") -> None:
         super().__init__()
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES} (hand-written BPTT or plain autograd), got {engine!r}")
+        self.engine = engine
         if len(models) == 0 or len(models) != len(lengths):
             raise ValueError(f"need one length per model, got {len(models)} models, {len(lengths)} lengths")
         lengths = tuple(int(n) for n in lengths)
@@ -311,9 +467,13 @@ class BatchedDigitSum(nn.Module):
         self.embedding_dim = models[0].embedding.embedding_dim
         self.hidden_size = models[0].rnn.hidden_size
         for name in PARAM_NAMES:
+            trainable = {bool(_flat_state(m)[name].requires_grad) for m in models}
+            if len(trainable) != 1:
+                raise ValueError(f"{name} is trainable in some models and frozen in others: "
+                                 "build all models with the same init")
             stacked = torch.stack([_flat_state(m)[name].detach() for m in models])
-            self.register_parameter(name, nn.Parameter(stacked.clone()))
-        if self.cell == "lstm":   # torch order [i, f, g, o] -> ours [i, f, o, g]
+            self.register_parameter(name, nn.Parameter(stacked.clone(), requires_grad=trainable.pop()))
+        if self.cell == "LSTM":   # torch order [i, f, g, o] -> ours [i, f, o, g]
             H = self.hidden_size
             perm = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
             self.register_buffer("gate_perm", perm, persistent=False)
@@ -340,10 +500,12 @@ class BatchedDigitSum(nn.Module):
         if M != self.num_models or T < self.lengths[0]:
             raise ValueError(f"x must be (M={self.num_models}, batch, steps >= {self.lengths[0]}), "
                              f"got {tuple(x.shape)}")
-        bias = self.bias_ih if self.cell == "gru" else self.bias_ih + self.bias_hh
+        if self.engine == "autograd":
+            return stacked_forward(dict(self.named_parameters()), x, self.lengths, self.cell)
+        bias = self.bias_ih if self.cell == "GRU" else self.bias_ih + self.bias_hh
         table = torch.baddbmm(bias.unsqueeze(1), self.embedding, self.weight_ih.transpose(1, 2))  # (M,10,GH)
         w_t = self.weight_hh.transpose(1, 2)                                                   # (M, H, GH)
-        if self.cell == "lstm":
+        if self.cell == "LSTM":
             table, w_t = table.index_select(2, self.gate_perm), w_t.index_select(2, self.gate_perm)
         offsets = (torch.arange(M, device=x.device) * VOCAB_SIZE).view(1, M, 1)
         tokens = (x[:, :, :self.lengths[0]].permute(2, 0, 1) + offsets).reshape(-1)           # (T*M*B,)
@@ -359,6 +521,7 @@ class BatchedDigitSum(nn.Module):
         model = DigitSumModel(self.cell, self.embedding_dim, self.hidden_size).to(self.embedding.dtype)
         state = {name: getattr(self, name)[m].detach().cpu().clone() for name in PARAM_NAMES}
         model.load_state_dict(_nested_state(state))
+        model.rnn.bias_hh_l0.requires_grad_(self.bias_hh.requires_grad)
         return model
 
 
@@ -391,7 +554,11 @@ def evaluate(model: BatchedDigitSum, x: Tensor, y: Tensor) -> tuple[Tensor, Tens
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The book's protocol (NNDL 6.1/6.3): Adam 1e-3, batch 8, 500 epochs, dev every 100 steps."""
+    """The book's hyper-parameters (NNDL 6.1/6.3): Adam 1e-3, batch 8, 500 epochs, dev every 100 steps.
+
+    ``shuffle=True`` reshuffles the training set every epoch (seeded per model);
+    ``shuffle=False`` is the book's file order (Paddle's DataLoader default).
+    """
 
     epochs: int = 500
     batch_size: int = 8
@@ -399,8 +566,11 @@ class TrainConfig:
     eval_every: int = 100
     embedding_dim: int = 32
     hidden_size: int = 32
+    shuffle: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.shuffle, bool):
+            raise ValueError(f"TrainConfig.shuffle must be True or False, got {self.shuffle!r}")
         for name in ("epochs", "batch_size", "eval_every", "embedding_dim", "hidden_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -429,6 +599,8 @@ class SweepResult:
     best_state: dict[str, Tensor] = field(repr=False)    # kept BatchedDigitSum parameters, CPU
     final_state: dict[str, Tensor] = field(repr=False)   # parameters after the last step, CPU
     wall_time: float = 0.0
+    init: str = "torch"          # the models' initialisation ("custom" when they disagree or were edited)
+    data: str = "seeded"         # "seeded" (digit_sum_splits per seed) or "book" (the book's files)
 
     def index(self, length: int, seed: int) -> int:
         """Position m of the model trained on (length, seed)."""
@@ -452,9 +624,10 @@ class SweepResult:
         return self.train_loss.reshape(steps // self.steps_per_epoch, self.steps_per_epoch, M).mean(1)
 
     def table(self):
-        """One row per model: cell, length, seed, best step, dev and test accuracy (pandas DataFrame)."""
+        """One row per model: cell, init, length, seed, best step, dev and test accuracy (pandas DataFrame)."""
         import pandas as pd
-        return pd.DataFrame({"cell": self.cell, "length": self.lengths, "seed": self.seeds,
+        return pd.DataFrame({"cell": self.cell, "init": self.init, "length": self.lengths,
+                             "seed": self.seeds,
                              "best_step": self.best_step, "dev_accuracy": self.best_dev_accuracy,
                              "test_accuracy": self.test_accuracy})
 
@@ -467,14 +640,15 @@ def _pad_stack(tensors: Sequence[Tensor], steps: int) -> Tensor:
 def train_batched(models: Sequence[DigitSumModel], lengths: Sequence[int], seeds: Sequence[int],
                   splits: Sequence[dict[str, tuple[Tensor, Tensor]]], config: TrainConfig = TrainConfig(),
                   *, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
-                  order_seeds: Sequence[int] | None = None) -> SweepResult:
+                  order_seeds: Sequence[int] | None = None, engine: str = "bptt") -> SweepResult:
     """Train M models at once (see the module docstring); keep each model's best-dev weights.
 
     ``splits[m]`` = {"train": (x, y), "dev": ..., "test": ...} with x (N, lengths[m]); every
     model needs the same number of training examples. Model m's batch order is
     ``epoch_orders(N, epochs, order_seeds[m])`` (default: seeds[m]). Dev accuracy is
     computed after every ``eval_every``-th optimizer step and after the last one; the
-    best (ties: the earliest) weights are kept and scored on test.
+    best (ties: the earliest) weights are kept and scored on test. ``engine``: "bptt" (the
+    hand-written backward pass, fast) or "autograd" (:func:`stacked_forward`, readable).
     """
     M = len(models)
     if not (M == len(lengths) == len(seeds) == len(splits)) or M == 0:
@@ -493,10 +667,11 @@ def train_batched(models: Sequence[DigitSumModel], lengths: Sequence[int], seeds
         ys = torch.stack([s[name][1] for s in splits])
         data[name] = (_pad_stack(xs, steps_len).to(device), ys.to(device))
     N = data["train"][0].shape[1]
-    orders = torch.stack([epoch_orders(N, config.epochs, s) for s in order_seeds])  # (M, epochs, N)
+    orders = torch.stack([epoch_orders(N, config.epochs, s, config.shuffle) for s in order_seeds])  # (M, epochs, N)
     orders = orders.to(device)
 
-    net = BatchedDigitSum(models, lengths).to(device=device, dtype=dtype)
+    inits = {getattr(m, "init", "custom") for m in models}
+    net = BatchedDigitSum(models, lengths, engine).to(device=device, dtype=dtype)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, **_ADAM_OPTIONS)
     best_state = {k: v.detach().clone() for k, v in net.named_parameters()}
     best_acc = torch.full((M,), -1.0, device=device, dtype=dtype)
@@ -548,41 +723,51 @@ def train_batched(models: Sequence[DigitSumModel], lengths: Sequence[int], seeds
         dev_accuracy=to_np(torch.stack(dev_accs)), best_step=best_step.cpu().numpy(),
         best_dev_accuracy=to_np(best_acc), test_loss=to_np(test_loss), test_accuracy=to_np(test_acc),
         best_state={k: v.detach().cpu() for k, v in best_state.items()}, final_state=final_state,
-        wall_time=wall)
+        wall_time=wall, init=inits.pop() if len(inits) == 1 else "custom")
 
 
 def run_sweep(cell: str, lengths: Sequence[int], seeds: Sequence[int], *,
-              copies: Sequence[int] = (3, 1, 1), config: TrainConfig = TrainConfig(),
-              device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> SweepResult:
-    """Train one ``cell`` model per (length, seed) in ONE batched run, the book's protocol.
+              copies: Sequence[int] = (3, 1, 1), config: TrainConfig = TrainConfig(), init: str = "torch",
+              data: str = "seeded", device: torch.device | str | None = None,
+              dtype: torch.dtype = torch.float32, engine: str = "bptt") -> SweepResult:
+    """Train one ``cell`` model per (length, seed) in ONE batched run.
 
-    Seed s fixes the data (``digit_sum_splits(length, copies, s)``), the initial weights
-    (``make_model(cell, s)``) and the batch order (``epoch_orders(N, epochs, s)``).
+    Seed s fixes the initial weights (``make_model(cell, s, init=init)``), the batch order
+    (``epoch_orders(N, epochs, s, config.shuffle)``) and, with ``data="seeded"``, the data
+    (``digit_sum_splits(length, copies, s)``). ``data="book"`` uses the book's files
+    (:func:`book_digit_sum_splits`, the same for every seed; ``copies`` must be (3, 1, 1)).
     """
     from helpers.data import digit_sum_splits
 
     cell = check_cell(cell)
     if len(lengths) == 0 or len(seeds) == 0:
         raise ValueError("give at least one length and one seed")
+    if data not in ("seeded", "book"):
+        raise ValueError(f"data must be 'seeded' (digit_sum_splits per seed) or 'book' (the book's files), got {data!r}")
+    if data == "book" and tuple(copies) != (3, 1, 1):
+        raise ValueError(f"the book's files have copies (3, 1, 1); got copies={tuple(copies)} with data='book'")
     pairs = [(n, s) for n in sorted(set(lengths), reverse=True) for s in seeds]
-    models = [make_model(cell, s, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+    models = [make_model(cell, s, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
               for _, s in pairs]
-    splits = [digit_sum_splits(n, copies, s) for n, s in pairs]
-    return train_batched(models, [n for n, _ in pairs], [s for _, s in pairs], splits, config,
-                         device=device, dtype=dtype)
+    splits = [book_digit_sum_splits(n) if data == "book" else digit_sum_splits(n, copies, s) for n, s in pairs]
+    result = train_batched(models, [n for n, _ in pairs], [s for _, s in pairs], splits, config,
+                           device=device, dtype=dtype, engine=engine)
+    result.data = data
+    return result
 
 
 def train_one(cell: str, seed: int, split: dict[str, tuple[Tensor, Tensor]],
-              config: TrainConfig = TrainConfig(), *, dtype: torch.dtype = torch.float32) -> DigitSumModel:
+              config: TrainConfig = TrainConfig(), *, init: str = "torch",
+              dtype: torch.dtype = torch.float32) -> DigitSumModel:
     """The plain loop for ONE model: torch's own layer and Adam, the batched trainer's batch order.
 
     No dev checks: this is the baseline the batched trainer is compared with and timed against.
     """
-    model = make_model(cell, seed, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+    model = make_model(cell, seed, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
     model = model.to(dtype)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     x, y = split["train"]
-    orders = epoch_orders(len(y), config.epochs, seed)                          # (epochs, N)
+    orders = epoch_orders(len(y), config.epochs, seed, config.shuffle)          # (epochs, N)
     for epoch in range(config.epochs):
         for begin in range(0, len(y), config.batch_size):
             idx = orders[epoch, begin:begin + config.batch_size]
@@ -594,34 +779,50 @@ def train_one(cell: str, seed: int, split: dict[str, tuple[Tensor, Tensor]],
 
 
 def _sweep_worker(args: tuple) -> SweepResult:
-    """Run one cell type's batched sweep in a worker process (single-threaded)."""
-    cell, lengths, seeds, copies, config = args
+    """Run one batched sweep in a worker process (single-threaded)."""
+    cell, lengths, seeds, kwargs = args
     torch.set_num_threads(1)
-    return run_sweep(cell, lengths, seeds, copies=copies, config=config, device="cpu")
+    return run_sweep(cell, lengths, seeds, device="cpu", **kwargs)
 
 
-def sweep(cells: Sequence[str], lengths: Sequence[int], seeds: Sequence[int], *,
-          copies: Sequence[int] = (3, 1, 1), config: TrainConfig = TrainConfig(),
-          device: torch.device | str | None = None, processes: int | None = None) -> dict[str, SweepResult]:
-    """:func:`run_sweep` for several cell types -> {cell: SweepResult}.
+def sweep(runs: Sequence[str] | dict[str, dict], lengths: Sequence[int], seeds: Sequence[int], *,
+          copies: Sequence[int] = (3, 1, 1), config: TrainConfig = TrainConfig(), init: str = "torch",
+          data: str = "seeded", device: torch.device | str | None = None,
+          processes: int | None = None) -> dict[str, SweepResult]:
+    """:func:`run_sweep` for several runs -> {name: SweepResult}.
 
-    On the CPU with ``processes`` > 1 (default: one per core, at most one per cell) each
-    cell type trains in its own single-threaded process (the longest first). On a GPU the
-    cell types run one after another in this process.
+    ``runs`` is a list of cell types (each with ``init`` and ``data``), or a dict
+    {name: {"cell": ..., and optionally "init", "data"}} to compare, e.g., one cell under two
+    initialisations. On the CPU with ``processes`` > 1 (default: one per core, at most one per
+    run) each run trains in its own single-threaded process (the most expensive first). On a
+    GPU the runs go one after another in this process.
     """
-    cells = [check_cell(c) for c in cells]
+    if isinstance(runs, dict):
+        specs = {name: {"init": init, "data": data, **spec} for name, spec in runs.items()}
+    else:
+        specs = {check_cell(c): {"cell": c, "init": init, "data": data} for c in runs}
+    for name, spec in specs.items():
+        if "cell" not in spec:
+            raise ValueError(f"run {name!r} needs a 'cell' (one of {CELLS}), got {spec}")
+        spec["cell"] = check_cell(spec["cell"])
     device = torch.device(device) if device is not None else torch.device("cpu")
     if processes is None:
-        processes = min(len(cells), os.cpu_count() or 1)
-    if device.type != "cpu" or processes <= 1 or len(cells) == 1:
-        return {c: run_sweep(c, lengths, seeds, copies=copies, config=config, device=device) for c in cells}
+        processes = min(len(specs), os.cpu_count() or 1)
+
+    def kwargs(spec: dict) -> dict:
+        return {"copies": tuple(copies), "config": config, "init": spec["init"], "data": spec["data"]}
+
+    if device.type != "cpu" or processes <= 1 or len(specs) == 1:
+        return {name: run_sweep(spec["cell"], lengths, seeds, device=device, **kwargs(spec))
+                for name, spec in specs.items()}
     import concurrent.futures
     import multiprocessing
 
-    cost = {"lstm": 3, "gru": 2, "srn": 1}
-    jobs = sorted(cells, key=lambda c: -cost[c])
+    cost = {"LSTM": 3, "GRU": 2, "RNN": 1}
+    jobs = sorted(specs, key=lambda name: -cost[specs[name]["cell"]])
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {c: pool.submit(_sweep_worker, (c, list(lengths), list(seeds), tuple(copies), config))
-                   for c in jobs}
-        return {c: futures[c].result() for c in cells}
+        futures = {name: pool.submit(_sweep_worker, (specs[name]["cell"], list(lengths), list(seeds),
+                                                      kwargs(specs[name])))
+                   for name in jobs}
+        return {name: futures[name].result() for name in specs}
