@@ -32,7 +32,7 @@ INSTALL_STEPS = (
     ["-m", "pip", "install", "-c", str(CONSTRAINTS), "-e", f"{ROOT}[test,instructor]"],
     ["-m", "pip", "install", "--no-deps", "-c", str(CONSTRAINTS), "d2l"],
 )
-LINT_TARGETS = ["helpers", "tests", "notebooks", "benchmarks", "tasks.py"]
+LINT_TARGETS = ["helpers", "tools", "tests", "notebooks", "benchmarks", "tasks.py"]
 
 
 def venv_bin(name: str) -> Path:
@@ -130,7 +130,7 @@ def execute(args: list[str]) -> None:
 def student(args: list[str]) -> None:
     """Build the student versions (solutions stubbed, hidden tests removed, outputs cleared)."""
     setup()
-    _run([venv_bin("python"), "-m", "helpers.exercises", "build", *args], env=_env())
+    _run([venv_bin("python"), "-m", "tools.exercises", "build", *args], env=_env())
 
 
 def bench(args: list[str]) -> None:

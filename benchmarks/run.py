@@ -28,9 +28,11 @@ from pathlib import Path
 import nbformat
 from throughput import load_average, machine_info
 
-from helpers.exercises import chapter_notebooks, execute
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tools/ is repository tooling, run from the root, not installed
+    sys.path.insert(0, str(ROOT))
+from tools.notebooks import chapter_notebooks, execute  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 RESULTS = ROOT / "benchmarks" / "results" / "notebooks.json"
 SWEEP = ROOT / "benchmarks" / "digit_sum_sweep.py"
