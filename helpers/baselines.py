@@ -11,6 +11,7 @@ regression on pixels), text (most-frequent tag, character n-grams).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,3 +155,123 @@ def classifier_accuracy(model: nn.Module, images: Tensor, labels: Tensor) -> flo
 
 
 # ---------------------------------------------------------------- text (chapters 06, 07, 09)
+
+@dataclass(frozen=True)
+class MostFrequentTag:
+    """Each word index gets the tag it carried most often in training: ``model(words) -> tags``.
+
+    ``table[i]`` is the predicted tag of word index ``i`` (ties go to the smaller tag index).
+    A word index never seen in training (the ``<unk>`` index when no training word maps to
+    it) gets ``fallback``, the most frequent tag of all training words.
+    """
+
+    table: Tensor   # (vocab_size,) int64 tag per word index
+    fallback: int   # the tag of word indices unseen in training
+
+    def __call__(self, words: Tensor) -> Tensor:
+        """Tags for word indices of any shape (same shape, int64)."""
+        if words.dtype != torch.int64:
+            raise TypeError(f"word indices must be int64 (as corpus.encode_words gives), got {words.dtype}")
+        if words.numel() and (int(words.min()) < 0 or int(words.max()) >= len(self.table)):
+            raise ValueError(f"word indices must lie in 0..{len(self.table) - 1} (the vocabulary the "
+                             f"baseline was fitted with), got {int(words.min())}..{int(words.max())}")
+        return self.table[words]
+
+
+def fit_most_frequent_tag(pairs: Sequence[tuple[Tensor, Tensor]], vocab_size: int,
+                          n_tags: int) -> MostFrequentTag:
+    """The most-frequent-tag baseline from ``(word indices (n,), tag indices (n,))`` training pairs.
+
+    Fit it on the same encoded sentences the network trains on (``corpus.encoded()``), so an
+    unknown word is handled exactly as the network sees it: it has become ``unk_index``, and
+    that index gets the tag ``<unk>`` carried in training (with ``min_count=2`` vocabularies
+    or word dropout), or else the most frequent training tag.
+    """
+    if not pairs:
+        raise ValueError("fit_most_frequent_tag needs at least one (words, tags) training pair")
+    counts = torch.zeros(vocab_size, n_tags, dtype=torch.int64)
+    for words, tags in pairs:
+        if words.shape != tags.shape:
+            raise ValueError(f"words and tags must have the same shape, got {tuple(words.shape)} "
+                             f"and {tuple(tags.shape)}")
+        keep = tags != -100                       # padding, if the pairs come from a padded batch
+        counts.index_put_((words[keep], tags[keep]), torch.ones_like(words[keep]), accumulate=True)
+    fallback = int(counts.sum(0).argmax())        # the most frequent tag overall
+    table = counts.argmax(1)                      # first maximum: ties -> smaller tag index
+    table[counts.sum(1) == 0] = fallback
+    return MostFrequentTag(table=table, fallback=fallback)
+
+
+def tagging_accuracy(predict: Callable[[Tensor], Tensor], pairs: Sequence[tuple[Tensor, Tensor]],
+                     only: Callable[[Tensor], Tensor] | None = None) -> tuple[int, int]:
+    """``(correct, total)`` tags of ``predict(words)`` over ``(words, tags)`` pairs.
+
+    ``only(words)`` returns a boolean mask of the positions to count (for example
+    ``lambda w: w == corpus.unk_index`` for the unknown words); default: every position.
+    """
+    correct = total = 0
+    for words, tags in pairs:
+        keep = torch.ones_like(tags, dtype=torch.bool) if only is None else only(words)
+        predicted = predict(words)
+        correct += int((predicted[keep] == tags[keep]).sum())
+        total += int(keep.sum())
+    return correct, total
+
+
+class CharNGram:
+    """An interpolated Witten-Bell character n-gram model on integer token ids.
+
+    ``P(c | h)`` for a history ``h`` of up to ``n - 1`` characters is
+    ``(count(h, c) + u(h) * P(c | h')) / (count(h) + u(h))``, where ``h'`` drops the oldest
+    character and ``u(h)`` is the number of distinct characters seen after ``h``; a history
+    never seen falls back to ``P(c | h')``. The recursion ends at the unigram, interpolated the
+    same way with the uniform distribution over ``vocab_size``, so no character has probability 0.
+    """
+
+    def __init__(self, ids: Sequence[int] | Tensor, n: int, vocab_size: int) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1 (1 = unigram), got {n!r}")
+        ids = [int(i) for i in (ids.tolist() if isinstance(ids, Tensor) else ids)]
+        if not ids:
+            raise ValueError("CharNGram needs a non-empty training sequence of token ids")
+        if min(ids) < 0 or max(ids) >= vocab_size:
+            raise ValueError(f"token ids must lie in 0..{vocab_size - 1}, got {min(ids)}..{max(ids)}")
+        self.n, self.vocab_size = n, vocab_size
+        self.counts: dict[tuple[int, ...], dict[int, int]] = {}   # history -> next id -> count
+        for order in range(n):                                     # history length 0..n-1
+            for t in range(order, len(ids)):
+                following = self.counts.setdefault(tuple(ids[t - order:t]), {})
+                following[ids[t]] = following.get(ids[t], 0) + 1
+        self._totals = {h: sum(f.values()) for h, f in self.counts.items()}
+        self._cache: dict[tuple[int, ...], dict[int, float]] = {}
+
+    def prob(self, history: Sequence[int], token: int) -> float:
+        """``P(token | history)``; only the last ``n - 1`` items of ``history`` are used."""
+        history = tuple(int(i) for i in history)[max(0, len(history) - (self.n - 1)):] if self.n > 1 else ()
+        p = 1.0 / self.vocab_size
+        for start in range(len(history), -1, -1):                  # from the empty history upwards
+            h = history[start:]
+            following = self.counts.get(h)
+            if following is None:
+                continue                                           # unseen history: keep the lower order
+            distinct, total = len(following), self._totals[h]
+            p = (following.get(int(token), 0) + distinct * p) / (total + distinct)
+        return p
+
+    def perplexity(self, inputs: Tensor, targets: Tensor) -> float:
+        """Perplexity on windows: ``inputs``/``targets`` ``(windows, steps)``, targets shifted by one.
+
+        The history of target ``t`` is the window's inputs ``0..t`` only (cut at the window
+        start, as a language model whose state is reset at every window sees it).
+        """
+        if inputs.shape != targets.shape or inputs.dim() != 2:
+            raise ValueError(f"inputs and targets must both be (windows, steps), got {tuple(inputs.shape)} "
+                             f"and {tuple(targets.shape)}")
+        nll, memo = 0.0, {}
+        for x, y in zip(inputs.tolist(), targets.tolist(), strict=True):
+            for t, target in enumerate(y):
+                key = (tuple(x[max(0, t + 2 - self.n):t + 1]), target)
+                if key not in memo:
+                    memo[key] = -math.log(self.prob(key[0], target))
+                nll += memo[key]
+        return math.exp(nll / targets.numel())

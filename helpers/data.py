@@ -15,7 +15,8 @@ Contents
 * sine wave windows: :func:`sine_series`, :func:`sine_windows`, :func:`split_by_time`
 * airline passengers: :func:`flights_series`, :class:`Normalizer`, :func:`flights_windows`
 * MNIST as sequences of rows: :func:`mnist`, :func:`mnist_loaders`, :func:`mnist_split_name`
-* part-of-speech toy corpus: :func:`pos_corpus`
+* part-of-speech: the toy corpus :func:`pos_corpus`; the generated train/dev/test corpus
+  :func:`pos_splits` and its padding ``collate_fn`` :func:`pad_tagged`
 * character-level Time Machine (d2l): :func:`time_machine`
 """
 
@@ -44,7 +45,7 @@ __all__ = [
     "sine_series", "sine_windows", "split_by_time",
     "flights_series", "flights_months", "Normalizer", "FlightsWindows", "flights_windows",
     "MnistSequences", "mnist", "mnist_loaders", "mnist_split_name", "MNIST_RAW_FILES",
-    "PosCorpus", "pos_corpus",
+    "PosCorpus", "pos_corpus", "pos_splits", "pad_tagged", "POS_SPLIT_SIZES", "POS_SPLITS_SHA1",
     "TIME_MACHINE_URL", "TIME_MACHINE_SHA1", "time_machine",
 ]
 
@@ -567,6 +568,160 @@ def pos_corpus() -> PosCorpus:
     words = (UNK, *sorted({w for ws, _ in sentences for w in ws}))
     tags = tuple(sorted({t for _, ts in sentences for t in ts}))
     return PosCorpus(sentences=sentences, words=words, tags=tags)
+
+
+# A generated tagging corpus with a real train/dev/test split (no English POS-tagged corpus
+# ships inside a PyPI package with a licence that allows it; see chapter 06). Sentences come
+# from a small grammar of our own: six sentence patterns over a lexicon whose open classes
+# are drawn with Zipf-like frequencies, so rare words meet the model first in dev or test, as in
+# real text. Several words are both nouns and verbs (*watch*, *train*, *park*, ...): only the
+# context tells which, so a lookup of each word's most frequent tag cannot be perfect.
+_POS_LEXICON: dict[str, tuple[str, ...]] = {
+    "DET": ("the", "a", "this", "every"),
+    "PRON_3SG": ("she", "he", "it"),
+    "PRON": ("they", "we", "i", "you"),
+    "ADV": ("quickly", "often", "slowly", "loudly", "quietly", "never", "always", "gladly"),
+    "ADP": ("at", "to", "from", "across", "near", "under", "behind", "into", "over", "past"),
+    "ADJ": ("old", "small", "red", "new", "long", "quiet", "cold", "big", "blue", "young",
+            "dark", "green", "warm", "tall", "bright", "happy", "heavy", "empty", "narrow",
+            "silver", "broken", "gentle", "muddy", "wooden", "hollow", "pale", "rusty"),
+    "NN": ("dog", "park", "train", "watch", "book", "bird", "door", "teacher", "river",
+           "house", "light", "garden", "boat", "letter", "field", "bridge", "cat", "window",
+           "farmer", "song", "road", "child", "play", "painter", "table", "horse", "stone",
+           "kettle", "ladder", "lantern", "meadow", "violin", "pebble", "orchard", "anchor",
+           "tunnel", "harbour", "falcon", "compass", "curtain"),
+    # verbs as (base form, third person singular); transitive take an object noun phrase
+    "V_TR": ("watch/watches", "train/trains", "park/parks", "book/books", "light/lights",
+             "paint/paints", "read/reads", "play/plays", "see/sees", "carry/carries",
+             "open/opens", "find/finds", "clean/cleans", "follow/follows", "mend/mends",
+             "sketch/sketches", "polish/polishes", "weigh/weighs", "chase/chases"),
+    "V_IN": ("sleeps/sleep", "waits/wait", "sings/sing", "stops/stop", "runs/run",
+             "falls/fall", "shines/shine", "rests/rest", "wanders/wander", "glows/glow",
+             "shivers/shiver", "drifts/drift"),
+}
+# sentence patterns: (subject, verb kind, what follows); '?' marks an optional item
+_POS_PATTERNS: tuple[str, ...] = (
+    "NP V_IN ADV?",           # the old dog sleeps quietly
+    "NP V_IN PP",             # a cat waits near the door
+    "PRON V_TR NP",           # they watch the red train
+    "PRON V_TR NP PP",        # we park the boat near the bridge
+    "NP V_TR NP",             # the teacher reads a long letter
+    "PRON ADV V_TR NP",       # she often paints the old house
+)
+POS_SPLIT_SIZES: dict[str, int] = {"train": 400, "dev": 150, "test": 150}
+#: SHA-1 of the generated corpus (one ``word/TAG`` sentence per line, splits in order);
+#: :func:`pos_splits` refuses to return a corpus that does not match it.
+POS_SPLITS_SHA1 = "22c85637d9f32259d64c1f4af4fa27bb494291a9"
+
+
+def _zipf_pick(rng: np.random.Generator, words: tuple[str, ...]) -> str:
+    """One word of ``words``, the k-th (from 1) with probability proportional to 1/k."""
+    weights = 1.0 / np.arange(1, len(words) + 1)
+    cumulative = np.cumsum(weights) / weights.sum()
+    return words[min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(words) - 1)]
+
+
+def _noun_phrase(rng: np.random.Generator) -> list[tuple[str, str]]:
+    """DET (ADJ) NN, the adjective with probability 1/2."""
+    phrase = [(_zipf_pick(rng, _POS_LEXICON["DET"]), "DET")]
+    if rng.random() < 0.5:
+        phrase.append((_zipf_pick(rng, _POS_LEXICON["ADJ"]), "ADJ"))
+    return phrase + [(_zipf_pick(rng, _POS_LEXICON["NN"]), "NN")]
+
+
+def _verb(rng: np.random.Generator, kind: str, third_singular: bool) -> tuple[str, str]:
+    """A verb of ``kind`` ('V_TR' or 'V_IN') in the form the subject needs."""
+    forms = _zipf_pick(rng, _POS_LEXICON[kind]).split("/")
+    if kind == "V_TR":
+        return (forms[1] if third_singular else forms[0]), "V"
+    return (forms[0] if third_singular else forms[1]), "V"   # V_IN lists the -s form first
+
+
+def _pos_sentence(rng: np.random.Generator) -> list[tuple[str, str]]:
+    """One tagged sentence from a pattern drawn uniformly."""
+    pattern = _POS_PATTERNS[int(rng.random() * len(_POS_PATTERNS))].split()
+    out: list[tuple[str, str]] = []
+    third = True
+    for item in pattern:
+        if item.endswith("?"):
+            if rng.random() < 0.5:
+                continue
+            item = item[:-1]
+        if item == "NP":
+            out += _noun_phrase(rng)
+        elif item == "PP":
+            out += [(_zipf_pick(rng, _POS_LEXICON["ADP"]), "ADP")] + _noun_phrase(rng)
+        elif item == "PRON":
+            third = rng.random() < 0.5
+            out.append((_zipf_pick(rng, _POS_LEXICON["PRON_3SG" if third else "PRON"]), "PRON"))
+        elif item == "ADV":
+            out.append((_zipf_pick(rng, _POS_LEXICON["ADV"]), "ADV"))
+        else:
+            out.append(_verb(rng, item, third))
+    return out
+
+
+def _pos_generated() -> dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]:
+    """The generated corpus, split in order: train, dev, test (seeded, no global state)."""
+    rng = np.random.default_rng(2024)
+    splits = {}
+    for name, size in POS_SPLIT_SIZES.items():
+        sentences = []
+        for _ in range(size):
+            pairs = _pos_sentence(rng)
+            sentences.append((tuple(w for w, _ in pairs), tuple(t for _, t in pairs)))
+        splits[name] = tuple(sentences)
+    return splits
+
+
+def _pos_text(splits: dict) -> str:
+    """The corpus as text: one ``word/TAG`` sentence per line, the splits in order."""
+    return "".join(" ".join(f"{w}/{t}" for w, t in zip(ws, ts, strict=True)) + "\n"
+                   for name in POS_SPLIT_SIZES for ws, ts in splits[name])
+
+
+def pos_splits(min_count: int = 1) -> dict[str, PosCorpus]:
+    """The generated tagging corpus as ``{"train", "dev", "test"}`` corpora sharing one vocabulary.
+
+    The vocabulary is built from the TRAINING sentences only: a word enters it when it occurs
+    at least ``min_count`` times there (``min_count=2`` sends training singletons to
+    ``'<unk>'``, so the ``<unk>`` row of an embedding gets trained). Every split encodes with
+    it (``corpus.encoded()``), so a dev or test word outside it becomes ``unk_index`` exactly
+    as in the network's input. The tag set is the full closed set of 7 tags. Sizes are
+    :data:`POS_SPLIT_SIZES` (400 / 150 / 150 sentences); the text is checked against
+    :data:`POS_SPLITS_SHA1`.
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ValueError(f"min_count must be an int >= 1 (1 keeps every training word), got {min_count!r}")
+    splits = _pos_generated()
+    digest = hashlib.sha1(_pos_text(splits).encode()).hexdigest()
+    if digest != POS_SPLITS_SHA1:
+        raise DataChecksumError(f"the generated tagging corpus has SHA-1 {digest}, expected "
+                                f"{POS_SPLITS_SHA1}: the generator changed (numpy or this file); "
+                                f"regenerate and update POS_SPLITS_SHA1")
+    counts: dict[str, int] = {}
+    for words, _ in splits["train"]:
+        for w in words:
+            counts[w] = counts.get(w, 0) + 1
+    words = (UNK, *sorted(w for w, c in counts.items() if c >= min_count))
+    tags = tuple(sorted({t for part in splits.values() for _, ts in part for t in ts}))
+    return {name: PosCorpus(sentences=part, words=words, tags=tags) for name, part in splits.items()}
+
+
+def pad_tagged(batch: Sequence[tuple[Tensor, Tensor]], pad_word: int = 0,
+               pad_tag: int = -100) -> tuple[Tensor, Tensor]:
+    """``collate_fn`` for tagged sentences: ``(words (B, T_max), tags (B, T_max))``, right-padded.
+
+    Words are padded with ``pad_word`` and tags with ``pad_tag`` (-100, the ``ignore_index``
+    of ``F.nll_loss``/``F.cross_entropy``, which ``helpers.train.evaluate`` also skips). A
+    left-to-right LSTM's outputs at the real positions do not see the padding that follows;
+    a bidirectional one does, unless it packs the batch: the lengths are ``(tags != pad_tag).sum(1)``.
+    """
+    if len(batch) == 0:
+        raise ValueError("pad_tagged got an empty batch")
+    words = torch.nn.utils.rnn.pad_sequence([w for w, _ in batch], batch_first=True, padding_value=pad_word)
+    tags = torch.nn.utils.rnn.pad_sequence([t for _, t in batch], batch_first=True, padding_value=pad_tag)
+    return words, tags
 
 
 # ----------------------------------------------------------------------------- Time Machine (d2l)

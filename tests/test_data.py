@@ -318,3 +318,45 @@ def test_pos_corpus():
     assert corpus.decode_tags(corpus.encode_tags(tags)) == list(tags)
     with pytest.raises(ValueError, match="unknown tags"):
         corpus.encode_tags(["XYZ"])
+
+
+def test_pos_splits_sizes_vocabulary_and_checksum(monkeypatch):
+    splits = D.pos_splits()
+    assert {k: len(v.sentences) for k, v in splits.items()} == D.POS_SPLIT_SIZES
+    train = splits["train"]
+    train_words = {w for ws, _ in train.sentences for w in ws}
+    assert set(train.words) == {"<unk>"} | train_words                 # vocabulary from train only
+    assert all(s.words == train.words and s.tags == train.tags for s in splits.values())
+    assert train.tags == ("ADJ", "ADP", "ADV", "DET", "NN", "PRON", "V")
+    for part in splits.values():
+        for words, tags in part.sentences:
+            assert len(words) == len(tags) >= 3
+    # some dev/test words are unknown, and they encode to <unk>
+    for name in ("dev", "test"):
+        unknown = [w for ws, _ in splits[name].sentences for w in ws if w not in train_words]
+        assert unknown and all(int(splits[name].encode_words([w])[0]) == 0 for w in unknown)
+    # min_count=2: training singletons leave the vocabulary
+    counts = Counter(w for ws, _ in train.sentences for w in ws)
+    rare = D.pos_splits(min_count=2)["train"]
+    assert set(rare.words) == {"<unk>"} | {w for w, c in counts.items() if c >= 2} != set(train.words)
+    # the same corpus every time; a changed generator is an error, not a silent new corpus
+    assert D.pos_splits()["test"].sentences == splits["test"].sentences
+    monkeypatch.setattr(D, "POS_SPLITS_SHA1", "0" * 40)
+    with pytest.raises(D.DataChecksumError, match="POS_SPLITS_SHA1"):
+        D.pos_splits()
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True])
+def test_pos_splits_errors(bad):
+    with pytest.raises(ValueError, match="min_count"):
+        D.pos_splits(bad)
+
+
+def test_pad_tagged_pads_words_and_ignores_tags():
+    batch = [(torch.tensor([3, 4, 5]), torch.tensor([0, 1, 2])), (torch.tensor([7]), torch.tensor([3]))]
+    words, tags = D.pad_tagged(batch)
+    assert words.tolist() == [[3, 4, 5], [7, 0, 0]]
+    assert tags.tolist() == [[0, 1, 2], [3, -100, -100]]
+    assert (tags != -100).sum(1).tolist() == [3, 1]
+    with pytest.raises(ValueError, match="empty"):
+        D.pad_tagged([])
