@@ -36,7 +36,11 @@ from torch import Tensor, nn
 from helpers.config import device as default_device
 from helpers.config import show_progress
 
-__all__ = ["History", "fit", "evaluate", "sequence_cross_entropy", "METRICS"]
+__all__ = ["History", "fit", "evaluate", "sequence_cross_entropy", "METRICS", "IGNORE_INDEX"]
+
+#: Integer targets equal to this are padding: ``evaluate`` leaves them out of the weights and the
+#: accuracy (the same default as ``ignore_index`` in ``F.nll_loss`` and ``F.cross_entropy``).
+IGNORE_INDEX = -100
 
 #: Metric names ``fit``/``evaluate`` understand, and whether higher is better.
 METRICS: dict[str, bool] = {"accuracy": True, "perplexity": False}
@@ -161,7 +165,9 @@ def evaluate(model: nn.Module, loader: Iterable, *, loss_fn: Callable[[Tensor, T
 
     ``metric="accuracy"``: fraction of targets where ``output.argmax(-1) == y``;
     ``"perplexity"``: ``exp`` of the weighted mean loss; a callable ``metric(output, y)``
-    returns a per-batch mean that is weighted like the loss. Returns ``(loss, metric or None)``.
+    returns a per-batch mean that is weighted like the loss. Integer targets equal to
+    ``IGNORE_INDEX`` (-100, padding) are skipped: ``loss_fn`` must skip them too (the default
+    ``ignore_index`` of ``F.nll_loss``/``F.cross_entropy`` does). Returns ``(loss, metric or None)``.
     The model is put in eval mode and returned to its previous mode.
     """
     name, _ = _metric_spec(metric, None)
@@ -177,17 +183,19 @@ def evaluate(model: nn.Module, loader: Iterable, *, loss_fn: Callable[[Tensor, T
     for batch in loader:
         x, y = _to(batch, dev)
         out = _output(model, x)
-        n = y.numel()
+        # targets equal to IGNORE_INDEX (padding) count for neither the weight nor the accuracy
+        n = y.numel() if y.is_floating_point() else (y != IGNORE_INDEX).sum()
         loss_sum += loss_fn(out, y).detach().double() * n
         if name == "accuracy":
-            metric_sum += (out.argmax(dim=-1) == y).sum().double()
+            metric_sum += (out.argmax(dim=-1) == y).sum().double()   # never equal to IGNORE_INDEX
         elif callable(metric):
             metric_sum += torch.as_tensor(metric(out, y), dtype=torch.float64, device=dev) * n
         count += n
     model.train(was_training)
+    count = int(count)   # one host sync per evaluation
     if count == 0:
         raise ValueError("evaluate got an empty loader")
-    loss = float(loss_sum) / count            # one host sync per evaluation
+    loss = float(loss_sum) / count
     if name is None:
         return loss, None
     if name == "perplexity":

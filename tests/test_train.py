@@ -209,3 +209,102 @@ def test_fit_errors(kwargs, fragment):
     args.update(kwargs)
     with pytest.raises(ValueError, match=fragment):
         _fit_quiet(model, DataLoader(_classification(8), batch_size=4), **args)
+
+
+class _Threshold(nn.Module):
+    """One weight w; input x (batch,) -> logits (batch, 2) that say class 1 exactly when w > x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return torch.stack([torch.zeros_like(x), self.w - x], dim=-1)
+
+
+class _Bias(nn.Module):
+    """One weight w; tokens (batch, steps) -> logits (batch, steps, 2) = (w, 0) everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return torch.stack([self.w.expand(x.shape), torch.zeros(x.shape)], dim=-1), None
+
+
+def _track(model, opt):
+    weights = []
+    opt.register_step_post_hook(lambda *_: weights.append(model.w.item()))
+    return weights
+
+
+def test_best_checkpoint_is_the_max_accuracy():
+    # training pushes w up from 0 steadily; dev accuracy is 1.0 only for w in (0.45, 0.55) and
+    # about 0.5 at both ends, so keeping the MIN accuracy (the worst checkpoint) is caught
+    train = DataLoader(TensorDataset(torch.full((8,), 5.0), torch.ones(8, dtype=torch.int64)), batch_size=8)
+    x_dev = torch.linspace(0.05, 0.95, 10)
+    dev = DataLoader(TensorDataset(x_dev, (x_dev < 0.5).long()), batch_size=10)
+    model = _Threshold()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    weights = _track(model, opt)
+    h = _fit_quiet(model, train, loss_fn=nn.functional.cross_entropy, optimizer=opt, epochs=30,
+                   dev_loader=dev, metric="accuracy")
+    assert h.best_by == "dev accuracy (higher is better)" and h.restored_best
+    best = max(range(len(h.dev_metric)), key=h.dev_metric.__getitem__)
+    assert h.dev_metric[best] == 1.0 and max(h.dev_metric[0], h.dev_metric[-1]) <= 0.6, h.dev_metric
+    assert h.best_step == h.eval_steps[best] and h.best_value == 1.0
+    assert model.w.item() == weights[h.best_step - 1]            # the best weights came back
+    assert evaluate(model, dev, loss_fn=nn.functional.cross_entropy, metric="accuracy")[1] == 1.0
+
+
+def test_best_checkpoint_is_the_min_perplexity():
+    # training (all targets 0) pushes w up for ever; dev (70 % zeros) has its lowest perplexity
+    # at w = log(7/3) = 0.85, mid-run, and higher values at both ends
+    tokens = torch.zeros(4, 10, dtype=torch.int64)
+    train = DataLoader(TensorDataset(tokens, tokens), batch_size=4)
+    dev_y = torch.tensor([[0] * 7 + [1] * 3] * 4)
+    dev = DataLoader(TensorDataset(tokens, dev_y), batch_size=4)
+    model = _Bias()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    weights = _track(model, opt)
+    h = _fit_quiet(model, train, loss_fn=sequence_cross_entropy, optimizer=opt, epochs=30,
+                   dev_loader=dev, metric="perplexity")
+    assert h.best_by == "dev perplexity (lower is better)" and h.restored_best
+    best = min(range(len(h.dev_metric)), key=h.dev_metric.__getitem__)
+    assert h.dev_metric[best] < min(h.dev_metric[0], h.dev_metric[-1]) - 0.05, h.dev_metric
+    assert h.best_step == h.eval_steps[best] and h.best_value == h.dev_metric[best]
+    assert abs(model.w.item() - math.log(7 / 3)) < 0.3 and model.w.item() == weights[h.best_step - 1]
+
+
+def test_evaluate_switches_dropout_off_and_restores_the_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 16), nn.Dropout(0.5), nn.Linear(16, 2))
+    x, y = torch.randn(64, 3), torch.arange(64) % 2
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    model.eval()
+    with torch.no_grad():
+        expected = nn.functional.cross_entropy(model(x), y).item()
+        expected_acc = (model(x).argmax(-1) == y).float().mean().item()
+    model.train()
+    results = {evaluate(model, loader, loss_fn=nn.functional.cross_entropy, metric="accuracy")
+               for _ in range(3)}
+    assert len(results) == 1, f"evaluate is not deterministic: dropout stayed on ({results})"
+    loss, acc = results.pop()
+    assert loss == pytest.approx(expected, rel=1e-6) and acc == pytest.approx(expected_acc)
+    assert model.training                                  # put back in training mode afterwards
+
+
+def test_evaluate_skips_padding_targets():
+    torch.manual_seed(0)
+    model = _TinyLM()
+    x = torch.randint(0, 7, (2, 5))
+    y = torch.randint(0, 7, (2, 5))
+    padded = y.clone()
+    padded[1, 3:] = -100
+    loss, acc = evaluate(model, [(x, padded)], loss_fn=sequence_cross_entropy, metric="accuracy")
+    keep = padded != -100
+    with torch.no_grad():
+        logits = model(x)[0]
+    assert loss == pytest.approx(nn.functional.cross_entropy(logits[keep], y[keep]).item(), rel=1e-6)
+    assert acc == pytest.approx((logits.argmax(-1)[keep] == y[keep]).float().mean().item())
