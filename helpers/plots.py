@@ -167,7 +167,7 @@ def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Seq
                   title: str | None = None, prediction: str | None = None, batch_index: int = 0,
                   state_bound: float = 1.0, cell_bound: float | None = None,
                   max_unit_labels: int = 16) -> Figure:
-    """One heatmap per key: rows = hidden units, columns = time steps labelled with ``tokens``.
+    """One heatmap per key: rows = hidden units, columns = time steps labelled "step:token" (1-based).
 
     ``record`` maps keys of :data:`GATE_INFO` (``"I", "F", "O", "C_tilde", "C", "H"`` for
     an LSTM; ``"R", "Z", "H_tilde", "H"`` for a GRU) to tensors of shape (steps, hidden)
@@ -205,12 +205,12 @@ def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Seq
             arr = panels[key].T                                                   # (hidden, steps)
             image = ax.imshow(arr, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto", interpolation="nearest")
             fig.colorbar(image, ax=ax, pad=0.01, label=f"{key} ({vmin:g}..{vmax:g})")
-            ax.set_xticks(range(len(tokens)), tokens)
+            ax.set_xticks(range(len(tokens)), [f"{t + 1}:{tok}" for t, tok in enumerate(tokens)])
             every = max(1, int(np.ceil(arr.shape[0] / max_unit_labels)))
             ax.set_yticks(range(0, arr.shape[0], every))
             ax.set_title(name)
             ax.set_ylabel("hidden unit")
-            ax.set_xlabel("time step (input token)")
+            ax.set_xlabel("time step : input token")
             ax.grid(False)
         heading = title or "Gate activations"
         if prediction is not None:

@@ -41,7 +41,7 @@ def test_heatmap_panels_have_fixed_limits_and_token_labels():
         assert _mesh(ax).get_clim() == (-1.0, 1.0)
         assert _mesh(ax).get_cmap().name == plots.STATE_CMAP
     for ax in axes:
-        assert [t.get_text() for t in ax.get_xticklabels()] == TOKENS
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{i + 1}:{t}" for i, t in enumerate(TOKENS)]
         assert _mesh(ax).colorbar is not None
         assert _mesh(ax).get_array().shape == (4, 5)            # rows = hidden units, columns = steps
     assert "prediction 8" in fig._suptitle.get_text()
