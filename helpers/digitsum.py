@@ -601,6 +601,7 @@ class SweepResult:
     wall_time: float = 0.0
     init: str = "torch"          # the models' initialisation ("custom" when they disagree or were edited)
     data: str = "seeded"         # "seeded" (digit_sum_splits per seed) or "book" (the book's files)
+    rhos: list[float] | None = None   # model m's W_hh blocks were set to rhos[m] * Q (scaled_orthogonal_)
 
     def index(self, length: int, seed: int) -> int:
         """Position m of the model trained on (length, seed)."""
@@ -626,7 +627,8 @@ class SweepResult:
     def table(self):
         """One row per model: cell, init, length, seed, best step, dev and test accuracy (pandas DataFrame)."""
         import pandas as pd
-        return pd.DataFrame({"cell": self.cell, "init": self.init, "length": self.lengths,
+        extra = {} if self.rhos is None else {"rho": self.rhos}
+        return pd.DataFrame({"cell": self.cell, "init": self.init, **extra, "length": self.lengths,
                              "seed": self.seeds,
                              "best_step": self.best_step, "dev_accuracy": self.best_dev_accuracy,
                              "test_accuracy": self.test_accuracy})
@@ -728,14 +730,17 @@ def train_batched(models: Sequence[DigitSumModel], lengths: Sequence[int], seeds
 
 def run_sweep(cell: str, lengths: Sequence[int], seeds: Sequence[int], *,
               copies: Sequence[int] = (3, 1, 1), config: TrainConfig = TrainConfig(), init: str = "torch",
-              data: str = "seeded", device: torch.device | str | None = None,
-              dtype: torch.dtype = torch.float32, engine: str = "bptt") -> SweepResult:
+              data: str = "seeded", rhos: Sequence[float] | None = None,
+              device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+              engine: str = "bptt") -> SweepResult:
     """Train one ``cell`` model per (length, seed) in ONE batched run.
 
     Seed s fixes the initial weights (``make_model(cell, s, init=init)``), the batch order
     (``epoch_orders(N, epochs, s, config.shuffle)``) and, with ``data="seeded"``, the data
     (``digit_sum_splits(length, copies, s)``). ``data="book"`` uses the book's files
     (:func:`book_digit_sum_splits`, the same for every seed; ``copies`` must be (3, 1, 1)).
+    With ``rhos``, one model per (length, rho, seed) whose W_hh blocks are ``rho * Q``
+    (:func:`scaled_orthogonal_` with the model's seed); ``result.rhos`` records each model's rho.
     """
     from helpers.data import digit_sum_splits
 
@@ -746,13 +751,17 @@ def run_sweep(cell: str, lengths: Sequence[int], seeds: Sequence[int], *,
         raise ValueError(f"data must be 'seeded' (digit_sum_splits per seed) or 'book' (the book's files), got {data!r}")
     if data == "book" and tuple(copies) != (3, 1, 1):
         raise ValueError(f"the book's files have copies (3, 1, 1); got copies={tuple(copies)} with data='book'")
-    pairs = [(n, s) for n in sorted(set(lengths), reverse=True) for s in seeds]
-    models = [make_model(cell, s, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
-              for _, s in pairs]
-    splits = [book_digit_sum_splits(n) if data == "book" else digit_sum_splits(n, copies, s) for n, s in pairs]
-    result = train_batched(models, [n for n, _ in pairs], [s for _, s in pairs], splits, config,
+    rho_list = [None] if rhos is None else list(rhos)
+    triples = [(n, r, s) for n in sorted(set(lengths), reverse=True) for r in rho_list for s in seeds]
+    models = []
+    for _, rho, s in triples:
+        model = make_model(cell, s, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+        models.append(model if rho is None else scaled_orthogonal_(model, rho, seed=s))
+    splits = [book_digit_sum_splits(n) if data == "book" else digit_sum_splits(n, copies, s) for n, _, s in triples]
+    result = train_batched(models, [n for n, _, _ in triples], [s for _, _, s in triples], splits, config,
                            device=device, dtype=dtype, engine=engine)
-    result.data = data
+    result.data, result.init = data, init
+    result.rhos = None if rhos is None else [r for _, r, _ in triples]
     return result
 
 
@@ -780,9 +789,21 @@ def train_one(cell: str, seed: int, split: dict[str, tuple[Tensor, Tensor]],
 
 def _sweep_worker(args: tuple) -> SweepResult:
     """Run one batched sweep in a worker process (single-threaded)."""
-    cell, lengths, seeds, kwargs = args
+    spec, copies, config = args
     torch.set_num_threads(1)
-    return run_sweep(cell, lengths, seeds, device="cpu", **kwargs)
+    return _run_spec(spec, copies, config, torch.device("cpu"))
+
+
+def _run_spec(spec: dict, copies: Sequence[int], config: TrainConfig, device: torch.device) -> SweepResult:
+    """run_sweep for one normalised spec of :func:`sweep`."""
+    return run_sweep(spec["cell"], spec["lengths"], spec["seeds"], copies=copies, config=config,
+                     init=spec["init"], data=spec["data"], rhos=spec["rhos"], device=device)
+
+
+def _cost(spec: dict) -> float:
+    """Rough relative cost of a spec: model-steps per training step times a per-cell factor."""
+    per_cell = {"LSTM": 2.0, "GRU": 2.2, "RNN": 1.0}[spec["cell"]]
+    return per_cell * sum(spec["lengths"]) * len(spec["seeds"]) * len(spec["rhos"] or [None])
 
 
 def sweep(runs: Sequence[str] | dict[str, dict], lengths: Sequence[int], seeds: Sequence[int], *,
@@ -791,38 +812,34 @@ def sweep(runs: Sequence[str] | dict[str, dict], lengths: Sequence[int], seeds: 
           processes: int | None = None) -> dict[str, SweepResult]:
     """:func:`run_sweep` for several runs -> {name: SweepResult}.
 
-    ``runs`` is a list of cell types (each with ``init`` and ``data``), or a dict
-    {name: {"cell": ..., and optionally "init", "data"}} to compare, e.g., one cell under two
-    initialisations. On the CPU with ``processes`` > 1 (default: one per core, at most one per
-    run) each run trains in its own single-threaded process (the most expensive first). On a
-    GPU the runs go one after another in this process.
+    ``runs`` is a list of cell types (each run with ``init`` and ``data``), or a dict
+    {name: spec} where a spec has a "cell" and may override "init", "data", "lengths",
+    "seeds" and add "rhos" (see :func:`run_sweep`). On the CPU with ``processes`` > 1
+    (default: one per core, at most one per run) each run trains in its own single-threaded
+    process, the most expensive first. On a GPU the runs go one after another in this process.
     """
     if isinstance(runs, dict):
-        specs = {name: {"init": init, "data": data, **spec} for name, spec in runs.items()}
+        raw = runs
     else:
-        specs = {check_cell(c): {"cell": c, "init": init, "data": data} for c in runs}
-    for name, spec in specs.items():
-        if "cell" not in spec:
-            raise ValueError(f"run {name!r} needs a 'cell' (one of {CELLS}), got {spec}")
-        spec["cell"] = check_cell(spec["cell"])
+        raw = {check_cell(c): {"cell": c} for c in runs}
+    specs = {}
+    for name, spec in raw.items():
+        unknown = set(spec) - {"cell", "init", "data", "lengths", "seeds", "rhos"}
+        if "cell" not in spec or unknown:
+            raise ValueError(f"run {name!r}: a spec needs 'cell' and may have 'init', 'data', 'lengths', "
+                             f"'seeds', 'rhos'; got keys {sorted(spec)}")
+        specs[name] = {"init": init, "data": data, "lengths": list(lengths), "seeds": list(seeds),
+                       "rhos": None, **spec, "cell": check_cell(spec["cell"])}
     device = torch.device(device) if device is not None else torch.device("cpu")
     if processes is None:
         processes = min(len(specs), os.cpu_count() or 1)
-
-    def kwargs(spec: dict) -> dict:
-        return {"copies": tuple(copies), "config": config, "init": spec["init"], "data": spec["data"]}
-
     if device.type != "cpu" or processes <= 1 or len(specs) == 1:
-        return {name: run_sweep(spec["cell"], lengths, seeds, device=device, **kwargs(spec))
-                for name, spec in specs.items()}
+        return {name: _run_spec(spec, copies, config, device) for name, spec in specs.items()}
     import concurrent.futures
     import multiprocessing
 
-    cost = {"LSTM": 3, "GRU": 2, "RNN": 1}
-    jobs = sorted(specs, key=lambda name: -cost[specs[name]["cell"]])
+    jobs = sorted(specs, key=lambda name: -_cost(specs[name]))
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {name: pool.submit(_sweep_worker, (specs[name]["cell"], list(lengths), list(seeds),
-                                                      kwargs(specs[name])))
-                   for name in jobs}
+        futures = {name: pool.submit(_sweep_worker, (specs[name], tuple(copies), config)) for name in jobs}
         return {name: futures[name].result() for name in specs}
