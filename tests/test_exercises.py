@@ -5,7 +5,9 @@
 (b) the builder, on a small sample notebook: solutions stubbed, hidden tests and mark
     schemes gone, NBVAL markers gone, outputs cleared, teaching cells unchanged; the format
     check rejects broken samples;
-(c) the parts of a check cell the wrong-answer harness runs (visible, hidden only).
+(c) the parts of a check cell the wrong-answer harness runs (visible, hidden only);
+(d) every name a check cell reads is defined by a teaching cell above it or named (in backticks)
+    in the exercise statement, and every assert in a check cell has a message.
 Executing the student versions is the wrong-answer harness's job (tests/test_wrong_answers.py);
 the source notebooks with their solutions are executed by nbval.
 """
@@ -17,8 +19,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from tools import exercises
-from tools.exercises import check_file, check_notebook
-from tools.notebooks import NOTEBOOKS_DIR, chapter_notebooks
+from tools.exercises import bare_asserts, check_file, check_notebook, find_exercises, undefined_check_names
+from tools.notebooks import NOTEBOOKS_DIR, chapter_notebooks, chapter_number
 
 CHAPTERS = chapter_notebooks(NOTEBOOKS_DIR)
 
@@ -210,3 +212,41 @@ def test_hidden_only_check_silences_visible_assert_calls():
 
     assert _run(exercises.visible_check(source), area=3.0, _fail=_fail) == "AssertionError"
     assert _run(exercises.hidden_only_check(source), area=3.0, _fail=_fail) == "passed"
+
+
+# ---------------------------------------------------------------- (d) what a check cell reads and says
+
+WITH_EXERCISES = [p for p in CHAPTERS if find_exercises(nbformat.read(p, as_version=4), chapter_number(p))[0]]
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.name[:2] for p in WITH_EXERCISES])
+def test_check_cells_read_only_what_students_have(path):
+    problems = undefined_check_names(nbformat.read(path, as_version=4), chapter_number(path))
+    assert not problems, f"ch{path.name[:2]}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.name[:2] for p in WITH_EXERCISES])
+def test_check_asserts_have_messages(path):
+    problems = bare_asserts(nbformat.read(path, as_version=4), chapter_number(path))
+    assert not problems, f"ch{path.name[:2]}:\n" + "\n".join(problems)
+
+
+def test_undefined_check_names_on_the_sample():
+    nb = sample_notebook()
+    assert undefined_check_names(nb, 99) == []  # double: the stub's def; squares, area: in backticks
+    nb.cells[9].source = "### Exercise 3 (hard): a circle\nSet the area of a unit circle."
+    nb.cells[10].source = "### BEGIN SOLUTION\nradius = 1\narea = math.pi * radius ** 2\n### END SOLUTION"
+    nb.cells[11].source = "# Check for exercise 3\nassert abs(area - math.pi * radius) < 1e-12, f'got {area}'"
+    assert undefined_check_names(nb, 99) == [
+        "exercise 3: the check reads area, radius, which no teaching cell above defines and the statement "
+        "does not name in backticks"]
+    nb.cells[9].source = "### Exercise 3 (hard): a circle\nSet `area` for a circle of `radius` 1."
+    assert undefined_check_names(nb, 99) == []
+
+
+def test_bare_asserts_on_the_sample():
+    problems = bare_asserts(sample_notebook(), 99)
+    assert [p.split(",")[0] for p in problems] == ["exercise 1", "exercise 2", "exercise 2", "exercise 3"]
+    nb = sample_notebook()
+    nb.cells[5].source = '# Check for exercise 1\nassert double(4) == 8, f"expected 8, got {double(4)}"'
+    assert not [p for p in bare_asserts(nb, 99) if p.startswith("exercise 1")]

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import nbformat.v4
 from nbformat import NotebookNode
 
 from tools.notebooks import NOTEBOOK_GLOB, NOTEBOOKS_DIR, ROOT, chapter_notebooks, chapter_number
@@ -325,6 +326,101 @@ def hidden_only_check(source: str) -> str:
                                                   finalbody=[]), node))
     tree.body = body
     return ast.unparse(ast.fix_missing_locations(tree))
+
+
+# ---------------------------------------------------------------- what a check cell reads
+
+_EXTRA_BUILTINS = {"display", "get_ipython", "In", "Out", "exit", "quit", "__name__", "__file__"}
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def _python(source: str) -> str:
+    """Cell source as plain Python (IPython magics and shell escapes translated)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _symbols(source: str):
+    import symtable
+
+    return symtable.symtable(_python(source), "<cell>", "exec")
+
+
+def bound_names(source: str) -> set[str]:
+    """Names a cell binds at the top level (assignments, imports, def, class, for, with, ...)."""
+    return {s.get_name() for s in _symbols(source).get_symbols() if s.is_assigned() or s.is_imported()}
+
+
+def free_names(source: str) -> set[str]:
+    """Names a cell reads but does not bind (nested functions and comprehensions included), less builtins."""
+    import builtins
+
+    top = _symbols(source)
+    read = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    stack = list(top.get_children())
+    while stack:
+        table = stack.pop()
+        read |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
+        stack.extend(table.get_children())
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    return read - bound - set(dir(builtins)) - _EXTRA_BUILTINS
+
+
+def statement_names(markdown: str) -> set[str]:
+    """Identifiers written inside backticks in an exercise statement."""
+    return {name for _, span in _CODE_SPAN.findall(markdown) for name in re.findall(r"[A-Za-z_]\w*", span)}
+
+
+def undefined_check_names(nb: NotebookNode, chapter: int | None) -> list[str]:
+    """Names each check cell reads that neither a teaching cell above it nor its statement provides.
+
+    Provided are: names bound by a code cell before the check that is not a solution or a
+    check cell, names bound by the exercise's own student stub (e.g. the ``def`` line around
+    a solution region), and names in backticks in the markdown between the exercise heading
+    and the check (the statement). Everything else exists only in some student's solution.
+    """
+    exercises, _ = find_exercises(nb, chapter)
+    exercise_cells = {i for ex in exercises for i in (ex.solution, ex.check) if i is not None}
+    problems = []
+    for ex in exercises:
+        if ex.check is None or ex.solution is None:
+            continue
+        provided = set()
+        for index in range(ex.check):
+            cell = nb.cells[index]
+            if cell.cell_type == "code" and index not in exercise_cells:
+                provided |= bound_names(cell.source)
+            elif cell.cell_type == "markdown" and ex.heading <= index:
+                provided |= statement_names(cell.source)
+        stub = student_version(new_notebook_like(nb, [nb.cells[ex.solution]])).cells[0].source
+        provided |= bound_names(stub)
+        missing = sorted(free_names(nb.cells[ex.check].source) - provided)
+        if missing:
+            problems.append(f"exercise {ex.number}: the check reads {', '.join(missing)}, which no teaching "
+                            "cell above defines and the statement does not name in backticks")
+    return problems
+
+
+def new_notebook_like(nb: NotebookNode, cells: list[NotebookNode]) -> NotebookNode:
+    """A notebook with ``nb``'s metadata (kernel, language) and copies of ``cells``."""
+    return nbformat.v4.new_notebook(cells=copy.deepcopy(cells), metadata=copy.deepcopy(nb.metadata))
+
+
+def bare_asserts(nb: NotebookNode, chapter: int | None) -> list[str]:
+    """Every ``assert`` in a check cell (hidden tests included) that has no message."""
+    exercises, _ = find_exercises(nb, chapter)
+    problems = []
+    for ex in exercises:
+        if ex.check is None:
+            continue
+        source = nb.cells[ex.check].source
+        for node in ast.walk(ast.parse(_python(source))):
+            if isinstance(node, ast.Assert) and node.msg is None:
+                line = source.split("\n")[node.lineno - 1].strip()
+                problems.append(f"exercise {ex.number}, line {node.lineno}: `{line[:80]}` has no message; "
+                                'write `assert cond, f"expected ..., got {...}"`')
+    return problems
 
 
 # ---------------------------------------------------------------- command line
