@@ -65,10 +65,20 @@ WRONG = [(tag, path, n, label) for tag, path, n in EXERCISES
 
 
 @functools.cache
+def _chapter_run(path: Path):
+    tag = f"ch{chapter_number(path):02d}"
+    try:
+        return run_chapter(path, MODULES[tag][0]), None
+    except Exception as err:  # noqa: BLE001 (a dead kernel fails every test of the chapter, once)
+        return None, f"{type(err).__name__}: {err}"
+
+
 def chapter_run(path: Path):
     """The harness run of one chapter, shared by all of its tests (one kernel per chapter)."""
-    tag = f"ch{chapter_number(path):02d}"
-    return run_chapter(path, MODULES[tag][0])
+    run, error = _chapter_run(path)
+    if error is not None:
+        pytest.fail(f"{path.name}: the harness could not run the chapter: {error}")
+    return run
 
 
 def _exercise(path: Path, number: int):

@@ -313,7 +313,7 @@ def hidden_only_check(source: str) -> str:
     need, run as written. An ``AssertionError`` can then come only from a hidden region.
     """
     hidden = hidden_line_ranges(source)
-    tree = _SilenceVisibleAsserts(hidden).visit(ast.parse(source))
+    tree = _SilenceVisibleAsserts(hidden).visit(ast.parse(_python(source)))
     body = []
     for node in tree.body:
         end = node.end_lineno or node.lineno

@@ -35,18 +35,19 @@ def chapter_number(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def current_env_kernel_manager():
+def current_env_kernel_manager(*, asynchronous: bool = False):
     """A Jupyter kernel manager for a kernel in this very Python environment."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
 
     class CurrentEnvKernelSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
                                           **ipykernel.kernelspec.get_kernel_dict())
 
-    return KernelManager(kernel_name="current-env", kernel_spec_manager=CurrentEnvKernelSpecs())
+    manager = AsyncKernelManager if asynchronous else KernelManager
+    return manager(kernel_name="current-env", kernel_spec_manager=CurrentEnvKernelSpecs())
 
 
 def execute(nb: NotebookNode, cwd: Path, *, timeout: int = 900, allow_errors: bool = False) -> NotebookNode:
@@ -103,7 +104,8 @@ class Kernel:
     """A kernel of this environment that runs snippets one after another in one namespace.
 
     ``with Kernel(cwd, env={"RNN_PROFILE": "ci"}) as kernel: result = kernel.run("x = 1")``.
-    ``env`` is added to this process's environment for the kernel.
+    ``env`` is added to this process's environment for the kernel. A snippet that runs
+    longer than ``timeout`` seconds is interrupted and reports ``CellTimeoutError``.
     """
 
     def __init__(self, cwd: Path, *, env: Mapping[str, str] | None = None, timeout: int = 900):
@@ -111,13 +113,18 @@ class Kernel:
         self.env = {**os.environ, **(env or {})}
         self._client = None
         self._context = None
+        self._reply = None
 
     def __enter__(self) -> Kernel:
         from nbclient import NotebookClient
 
         self._client = NotebookClient(new_notebook(cells=[new_code_cell("")]),
-                                      km=current_env_kernel_manager(), timeout=self.timeout,
-                                      allow_errors=True,
+                                      km=current_env_kernel_manager(asynchronous=True), timeout=self.timeout,
+                                      allow_errors=True, interrupt_on_timeout=True,
+                                      error_on_timeout={"ename": "CellTimeoutError",
+                                                        "evalue": f"interrupted after {self.timeout} s",
+                                                        "traceback": []},
+                                      on_cell_executed=self._remember_reply,
                                       resources={"metadata": {"path": str(self.cwd)}})
         self._context = self._client.setup_kernel(cwd=str(self.cwd), env=self.env)
         self._context.__enter__()
@@ -131,7 +138,12 @@ class Kernel:
             if client.kc is not None:
                 client.kc.stop_channels()
             if client.km is not None and client.km.has_kernel:
-                client.km.shutdown_kernel(now=True)
+                from nbclient.util import run_sync
+
+                run_sync(client.km.shutdown_kernel)(now=True)
+
+    def _remember_reply(self, cell, cell_index, execute_reply) -> None:
+        self._reply = execute_reply
 
     def run(self, source: str) -> RunResult:
         """Execute ``source`` in the kernel; errors are returned, not raised."""
@@ -139,6 +151,7 @@ class Kernel:
             raise RuntimeError("start the kernel first: use `with Kernel(...) as kernel:`")
         cell = new_code_cell(source)
         self._client.nb.cells[0] = cell
+        self._reply = None
         self._client.execute_cell(cell, 0)
         stdout, ename, evalue, trace = [], None, "", ""
         for output in cell.outputs:
@@ -150,4 +163,7 @@ class Kernel:
             elif kind == "error":
                 ename, evalue = output.get("ename", "error"), output.get("evalue", "")
                 trace = _ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
+        content = (self._reply or {}).get("content", {})
+        if ename is None and content.get("status") == "error":  # e.g. interrupted after the timeout
+            ename, evalue = content.get("ename", "error"), content.get("evalue", "")
         return RunResult(ename, evalue, trace, "".join(stdout))

@@ -6,12 +6,12 @@ For one chapter notebook and its wrong answers (``tests/wrong_answers/chNN.py``,
 and walks the notebook once, top to bottom:
 
 * a teaching cell runs once, as it stands (its errors are recorded);
-* at an exercise, the namespace and the random-number states (``random``, NumPy,
-  torch) are saved, and then each *variant* of the solution cell runs from that saved
-  state: every wrong answer, then the reference solution, then the student stub. Before each
-  variant the namespace is reset: every name bound since the save is deleted and every
-  rebound name gets its saved object back (shallow: an object changed in place stays
-  changed), and the random states are restored. After a wrong answer or the reference:
+* at an exercise, the namespace and the random-number states are saved, and then each
+  *variant* of the solution cell runs from that saved state: every wrong answer, then the
+  reference solution, then the student stub. Before each variant the namespace is reset:
+  every name bound since the save is deleted, every rebound name gets its saved object back
+  (shallow: an object changed in place stays changed), and the random states (``random``,
+  NumPy, torch, CUDA) are restored. After a wrong answer or the reference:
 
   - the **visible check** runs: the check cell with its hidden-test regions removed,
     exactly what students see;
@@ -74,7 +74,10 @@ def _rng_states():
     if "numpy" in sys.modules:
         states["numpy"] = sys.modules["numpy"].random.get_state()
     if "torch" in sys.modules:
-        states["torch"] = sys.modules["torch"].get_rng_state()
+        torch = sys.modules["torch"]
+        states["torch"] = torch.get_rng_state()
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            states["cuda"] = torch.cuda.get_rng_state_all()
     return states
 
 
@@ -84,6 +87,8 @@ def _set_rng_states(states):
         sys.modules["numpy"].random.set_state(states["numpy"])
     if "torch" in states:
         sys.modules["torch"].set_rng_state(states["torch"])
+    if "cuda" in states:
+        sys.modules["torch"].cuda.set_rng_state_all(states["cuda"])
 
 
 def save(ns):
