@@ -164,6 +164,6 @@ class Kernel:
                 ename, evalue = output.get("ename", "error"), output.get("evalue", "")
                 trace = _ANSI.sub("", "\n".join(output.get("traceback", []))) + "\n"
         content = (self._reply or {}).get("content", {})
-        if ename is None and content.get("status") == "error":  # e.g. interrupted after the timeout
-            ename, evalue = content.get("ename", "error"), content.get("evalue", "")
+        if content.get("ename") == "CellTimeoutError" or (ename is None and content.get("status") == "error"):
+            ename, evalue = content.get("ename", "error"), content.get("evalue", "")  # interrupted
         return RunResult(ename, evalue, trace, "".join(stdout))
