@@ -10,7 +10,6 @@ import torch
 
 from helpers import baselines as B
 
-
 # ----------------------------------------------------------------------------- forecasting
 
 def _sine_windows(k: int, n: int = 300, period: float = 50.0):

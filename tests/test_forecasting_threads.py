@@ -1,0 +1,69 @@
+"""Chapter 05's decisive comparison holds with one torch thread and with two.
+
+The notebook's own code cells, up to and including the one marked ``# decisive comparison``,
+run in a fresh subprocess (CI profile, headless matplotlib) after ``torch.set_num_threads(n)``,
+for n = 1 and n = 2. The chapter's conclusion, "the LSTM on levels does not beat the seasonal
+naive with growth", must hold in both: no seed beats it and the median is above it. The
+baselines use no threads' arithmetic and must agree exactly between the two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_forecasting.ipynb"
+MARKER = "# decisive comparison"
+
+REPORT = """
+import json as _json
+print("RESULT " + _json.dumps({"threads": torch.get_num_threads(), "lstm_rmse": [float(r) for r in lstm_rmse],
+                               "growth_naive_rmse": growth_naive_rmse, "naive_rmse": naive_rmse,
+                               "chosen_epochs": chosen_epochs}))
+"""
+
+
+def _program(threads: int) -> str:
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    upto = next(i for i, src in enumerate(cells) if src.lstrip().startswith(MARKER))
+    head = f"import torch\ntorch.set_num_threads({threads})\n"
+    return head + "\n\n".join(cells[: upto + 1]) + "\n" + REPORT
+
+
+def _run(threads: int, tmp_path: Path) -> dict:
+    script = tmp_path / f"ch05_threads_{threads}.py"
+    script.write_text(_program(threads))
+    env = dict(os.environ, RNN_PROFILE="ci", RNN_PROGRESS="0", MPLBACKEND="Agg",
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    done = subprocess.run([sys.executable, str(script)], cwd=NOTEBOOK.parent, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"chapter 05 cells failed with {threads} thread(s):\n{done.stderr[-3000:]}"
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def test_marker_cell_exists():
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    assert any(src.lstrip().startswith(MARKER) for src in cells), f"no code cell starts with {MARKER!r}"
+
+
+def test_lstm_loses_to_growth_baseline_with_one_and_two_threads(tmp_path):
+    results = {n: _run(n, tmp_path) for n in (1, 2)}
+    assert results[1]["threads"] == 1 and results[2]["threads"] == 2
+    assert results[1]["growth_naive_rmse"] == results[2]["growth_naive_rmse"]
+    assert results[1]["naive_rmse"] == results[2]["naive_rmse"]
+    assert results[1]["growth_naive_rmse"] < results[1]["naive_rmse"]
+    for n, r in results.items():
+        rmse, growth = r["lstm_rmse"], r["growth_naive_rmse"]
+        median = statistics.median(rmse)
+        assert len(rmse) >= 3, f"expected at least 3 seeds, got {len(rmse)}"
+        assert median > growth, (f"{n} thread(s): LSTM median RMSE {median:.2f} is not above "
+                                 f"the growth baseline {growth:.2f}")
+        assert min(rmse) > growth, (f"{n} thread(s): a seed beat the seasonal naive with growth "
+                                    f"({min(rmse):.2f} < {growth:.2f}); the chapter's conclusion fails")
