@@ -47,7 +47,12 @@ def current_env_kernel_manager(*, asynchronous: bool = False):
                                           **ipykernel.kernelspec.get_kernel_dict())
 
     manager = AsyncKernelManager if asynchronous else KernelManager
-    return manager(kernel_name="current-env", kernel_spec_manager=CurrentEnvKernelSpecs())
+    # transport_encryption: the manager gives the kernel CurveZMQ keys (ipykernel declares support),
+    # so its TCP traffic is encrypted and ipykernel does not warn "running over TCP without encryption".
+    import zmq
+
+    return manager(kernel_name="current-env", kernel_spec_manager=CurrentEnvKernelSpecs(),
+                   transport_encryption="auto" if zmq.has("curve") else "disabled")
 
 
 def execute(nb: NotebookNode, cwd: Path, *, timeout: int = 900, allow_errors: bool = False) -> NotebookNode:
