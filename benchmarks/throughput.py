@@ -5,7 +5,9 @@
 Three comparisons, on the CPU and, when present, on the accelerator (then also the CPU/GPU ratio):
 
 1. ``lstm``: the scratch LSTM (``ScratchSequence(LSTMCellScratch)``) versus ``nn.LSTM``,
-   forward plus backward, tokens per second at hidden 32, 128 and 512.
+   forward plus backward, tokens per second at hidden 32, 128 and 512; ``lstm_ch07``: the same
+   at notebook 07's setting (input width 28, hidden 32) at batch 16 and 1024, the measurement
+   that notebook's sweep makes and the README quotes.
 2. ``loop``: ``helpers.train.fit`` versus a plain hand-written loop, same model, data,
    initial weights and batch order (an LSTM classifier on the digit-sum task).
 3. ``charlm``: the character language model of d2l (``d2l.RNNLM`` over an ``nn.LSTM``,
@@ -326,6 +328,11 @@ def run_device(device: torch.device, *, quick: bool, repeats: int) -> dict:
     for hidden in hiddens:
         out["lstm"].append(lstm_pair(hidden, device, repeats=repeats, min_seconds=0.1 if quick else 0.3))
         print(f"[{device}] lstm hidden {hidden}: done", flush=True)
+    # notebook 07's setting (one-hot width 28, hidden 32): the same definition at its smallest and
+    # largest batch, so the notebook's sweep, this report and the README quote one measurement
+    out["lstm_ch07"] = [lstm_pair(32, device, batch=b, features=28, repeats=repeats,
+                                  min_seconds=0.1 if quick else 0.3) for b in (16, 1024)]
+    print(f"[{device}] lstm, chapter 07 setting: done", flush=True)
     out["loop"] = loop_pair(device, epochs=1 if quick else 3, repeats=repeats)
     print(f"[{device}] loop: done", flush=True)
     if device.type in ("cpu", "cuda"):  # d2l.Trainer moves batches to CUDA devices only
@@ -363,6 +370,9 @@ def markdown(report: dict) -> str:
         lines += [f"\n**{name}**\n", "| comparison | A | B | B/A (median, min..max) |", "|---|---|---|---|"]
         for r in res["lstm"]:
             lines.append(_row(f"LSTM forward+backward, hidden {r['hidden']} (tokens/s)", r,
+                              "scratch", "torch", "scratch", "nn.LSTM", "tokens_per_s"))
+        for r in res.get("lstm_ch07", []):
+            lines.append(_row(f"LSTM forward+backward, chapter 07 setting, batch {r['batch']} (tokens/s)", r,
                               "scratch", "torch", "scratch", "nn.LSTM", "tokens_per_s"))
         r = res["loop"]
         lines.append(_row(f"training loop, {r['task']} (samples/s)", r, "plain", "fit", "plain loop", "fit",
