@@ -6,6 +6,7 @@
     python tasks.py setup      only create or update .venv
     python tasks.py execute    re-run notebooks top to bottom in place (full profile) to refresh outputs
     python tasks.py student    build the student versions of the notebooks into build/student/
+    python tasks.py edition    build the student edition to hand out: build/edition/<name>/ and its zip
     python tasks.py bench      time every notebook and the model throughputs (benchmarks/results/)
 
 The set-up is skipped when .venv already matches pyproject.toml and constraints.txt
@@ -32,6 +33,8 @@ INSTALL_STEPS = (
     ["-m", "pip", "install", "-c", str(CONSTRAINTS), "-e", f"{ROOT}[test,instructor]"],
     ["-m", "pip", "install", "--no-deps", "-c", str(CONSTRAINTS), "d2l"],
 )
+#: A student edition (``tasks.py edition``) is marked by this file, written by tools/edition.py.
+IS_EDITION = (ROOT / "edition.json").exists()
 LINT_TARGETS = ["helpers", "tools", "tests", "notebooks", "benchmarks", "tasks.py"]
 
 
@@ -46,7 +49,9 @@ def _wanted_stamp() -> str:
     digest = hashlib.sha256()
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
         digest.update(path.read_bytes())
-    digest.update(repr(INSTALL_STEPS).encode())
+    # The steps without this folder's path: a copy of the project (e.g. a student edition tested
+    # with RNN_VENV pointing at an existing environment) with the same pins needs no reinstall.
+    digest.update(repr(INSTALL_STEPS).replace(str(ROOT), "<root>").encode())
     digest.update(sys.version.encode())
     return digest.hexdigest()
 
@@ -84,6 +89,9 @@ def _env(profile: str | None = None, progress: bool = True) -> dict[str, str]:
     env["PATH"] = str(venv_bin("python").parent) + os.pathsep + env.get("PATH", "")
     env["VIRTUAL_ENV"] = str(VENV)
     env.pop("PYTHONHOME", None)
+    # This folder's own helpers/ come first, also when RNN_VENV is an environment installed from
+    # another copy of the project.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     if profile is not None:
         env["RNN_PROFILE"] = profile
     return env
@@ -107,9 +115,16 @@ def lab(args: list[str]) -> None:
 
 
 def test(args: list[str]) -> None:
-    """Lint, then run the unit tests and execute every notebook with nbval (CI profile)."""
+    """Lint, then run the unit tests and execute every notebook with nbval (CI profile).
+
+    In a student edition (it has edition.json and no tests/): run the student notebooks in the
+    CI profile up to their exercise stubs and report each exercise (tools/student_run.py).
+    """
     setup()
     env = _env(profile="ci", progress=False)
+    if IS_EDITION:
+        _run([venv_bin("python"), "-m", "tools.student_run", *args], env=env)
+        return
     targets = [t for t in LINT_TARGETS if (ROOT / t).exists()]
     _run([venv_bin("ruff"), "check", *targets], env=env)
     _run([venv_bin("python"), "-m", "pytest", "tests", "notebooks",
@@ -124,13 +139,22 @@ def execute(args: list[str]) -> None:
     paths = args or sorted(str(p) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for path in paths:
         _run([venv_bin("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--inplace",
-              "--ExecutePreprocessor.timeout=1200", path], env=_env(profile="full", progress=False))
+              "--ExecutePreprocessor.timeout=1200",
+              # CurveZMQ keys for the kernel: encrypted, and no "running over TCP without encryption"
+              "--KernelManager.transport_encryption=auto",
+              path], env=_env(profile="full", progress=False))
 
 
 def student(args: list[str]) -> None:
     """Build the student versions (solutions stubbed, hidden tests removed, outputs cleared)."""
     setup()
     _run([venv_bin("python"), "-m", "tools.exercises", "build", *args], env=_env())
+
+
+def edition(args: list[str]) -> None:
+    """Build the student edition: a folder and a zip to hand out, without solutions or hidden tests."""
+    setup()
+    _run([venv_bin("python"), "-m", "tools.edition", *args], env=_env())
 
 
 def bench(args: list[str]) -> None:
@@ -140,7 +164,9 @@ def bench(args: list[str]) -> None:
 
 
 TASKS = {"setup": lambda args: setup(), "lab": lab, "test": test, "execute": execute,
-         "student": student, "bench": bench}
+         "student": student, "edition": edition, "bench": bench}
+if IS_EDITION:  # a student edition carries only what students run
+    TASKS = {name: TASKS[name] for name in ("setup", "lab", "test")}
 
 
 def main(argv: list[str]) -> None:
