@@ -241,7 +241,11 @@ def run_chapter(path: Path, wrong: Mapping[int, Mapping[str, str]] | None, *,
     """Run the teaching cells once and every variant of every exercise (see the module doc)."""
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
-    student = student_version(nb)
+    try:
+        student = student_version(nb)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"{path.name}: nbgrader cannot build the student version ({err}); "
+                         f"`python -m tools.exercises check {path.name}` lists the format problems") from err
     exercises, _ = find_exercises(nb, chapter_number(path))
     by_cell = {ex.solution: ex for ex in exercises if ex.solution is not None}
     checks = {ex.check for ex in exercises}
