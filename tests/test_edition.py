@@ -240,3 +240,25 @@ def test_profile_hint_is_true_in_each_profile(profile, monkeypatch, capsys):
         assert "set RNN_PROFILE=ci" not in first and "differ" in first, first
     else:
         assert "RNN_PROFILE=ci" in first and "quick" in first, first
+
+
+QUESTIONS_HEADING = "### Questions to think about (self-study, not graded)"
+
+
+@pytest.mark.parametrize("path", chapter_notebooks(NOTEBOOKS_DIR), ids=lambda p: p.name[:2])
+def test_checks_print_the_same_line_and_questions_are_marked_ungraded(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        lines = cell.source.strip().splitlines()
+        if meta.get("grade"):
+            number = lines[0].removeprefix("# Check for exercise ")
+            assert lines[-1] == f'print("exercise {number} passed")', (
+                f"{path.name} {meta.get('grade_id')}: expected the last line "
+                f'print("exercise {number} passed"), got {lines[-1]!r}')
+        headings = [line for line in lines if line.startswith("#") and "question" in line.lower()
+                    and "think" in line.lower()]
+        for heading in headings:
+            assert heading == QUESTIONS_HEADING and not meta, (
+                f"{path.name}: written questions go under {QUESTIONS_HEADING!r} in a cell without "
+                f"nbgrader metadata, got {heading!r} with {meta}")
