@@ -8,6 +8,7 @@
     python tasks.py student    build the student versions of the notebooks into build/student/
     python tasks.py edition    build the student edition to hand out: build/edition/<name>/ and its zip
     python tasks.py bench      time every notebook and the model throughputs (benchmarks/results/)
+    python tasks.py book       build the read-only HTML book into build/book/ (offline, nothing executed)
 
 The set-up is skipped when .venv already matches pyproject.toml and constraints.txt
 (a stamp file records their hash), so re-running a command takes seconds.
@@ -17,7 +18,9 @@ Extra arguments after the task name go to the underlying tool (jupyter lab, pyte
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -30,7 +33,7 @@ STAMP = VENV / ".rnn-setup-stamp"
 NOTEBOOKS = ROOT / "notebooks"
 # The two install steps. d2l goes in separately with --no-deps: its own pins cannot install.
 INSTALL_STEPS = (
-    ["-m", "pip", "install", "-c", str(CONSTRAINTS), "-e", f"{ROOT}[test,instructor]"],
+    ["-m", "pip", "install", "-c", str(CONSTRAINTS), "-e", f"{ROOT}[test,instructor,site]"],
     ["-m", "pip", "install", "--no-deps", "-c", str(CONSTRAINTS), "d2l"],
 )
 #: A student edition (``tasks.py edition``) is marked by this file, written by tools/edition.py.
@@ -77,6 +80,34 @@ def setup() -> None:
         _run([python, *step])
     STAMP.write_text(wanted + "\n")
     print(f"environment ready: {VENV}", flush=True)
+    if not IS_EDITION:
+        ensure_browser()
+
+
+#: Debian's Chromium, which the browser tests (tests/test_browser.py) drive with Playwright;
+#: Playwright's own browser download cannot work offline.
+BROWSER = Path("/usr/bin/chromium")
+
+
+def ensure_browser() -> None:
+    """Install Debian's chromium when it is missing and we are root with apt; else say how to get it.
+
+    Set RNN_NO_BROWSER_INSTALL=1 to skip the installation.
+    """
+    if BROWSER.exists() or os.environ.get("RNN_NO_BROWSER_INSTALL"):
+        return
+    apt = shutil.which("apt-get")
+    if not (apt and _is_root()):
+        print(f"note: no {BROWSER}: the browser tests will be skipped. To run them, install "
+              "Debian's chromium package (sudo apt-get install chromium).", flush=True)
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        _run([apt, "-q", "update"], env=env)
+        _run([apt, "-q", "install", "-y", "chromium"], env=env)
+    except subprocess.CalledProcessError as err:
+        print(f"note: installing chromium failed ({err}); the browser tests will be skipped "
+              "(under CI=true they fail).", flush=True)
 
 
 def _env(profile: str | None = None, progress: bool = True) -> dict[str, str]:
@@ -101,17 +132,53 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+# The lab for students: no "news" prompt, and nbgrader's instructor panels (formgrader, course
+# list, the create-assignment sidebar) off unless `tasks.py lab --instructor` asks for them. This
+# uses Jupyter's own page_config / server-extension config in a folder of this lab only
+# (build/lab-config*/, put first on JUPYTER_CONFIG_PATH); the user's Jupyter config is not touched.
+INSTRUCTOR_OPTION = "--instructor"
+NEWS_PLUGINS = ["@jupyterlab/apputils-extension:announcements"]
+NBGRADER_INSTRUCTOR_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
+                               "@jupyter/nbgrader:create-assignment"]
+NBGRADER_INSTRUCTOR_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
+                                         "nbgrader.server_extensions.course_list"]
+
+
+def lab_config_dir(instructor: bool = False) -> Path:
+    """Write the Jupyter config folder that `lab` puts first on JUPYTER_CONFIG_PATH; return it."""
+    folder = ROOT / "build" / ("lab-config-instructor" if instructor else "lab-config")
+    disabled = NEWS_PLUGINS + ([] if instructor else NBGRADER_INSTRUCTOR_PLUGINS)
+    server_extensions = {name: instructor for name in NBGRADER_INSTRUCTOR_SERVER_EXTENSIONS}
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    (folder / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {name: True for name in disabled}}, indent=1) + "\n")
+    (folder / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": server_extensions}}, indent=1) + "\n")
+    return folder
+
+
 def lab(args: list[str]) -> None:
-    """Open JupyterLab on notebooks/ with the project's environment as the kernel."""
+    """Open JupyterLab on notebooks/ with the project's environment as the kernel.
+
+    ``--instructor`` keeps nbgrader's instructor panels, which the students' lab hides.
+    """
     setup()
-    cmd = [str(venv_bin("jupyter")), "lab", f"--ServerApp.root_dir={NOTEBOOKS}"]
+    instructor = INSTRUCTOR_OPTION in args
+    args = [a for a in args if a != INSTRUCTOR_OPTION]
+    env = _env()
+    config_path = [str(lab_config_dir(instructor)), env.get("JUPYTER_CONFIG_PATH", "")]
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in config_path if p)
+    cmd = [str(venv_bin("jupyter")), "lab",
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if not any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args):
+        cmd.append(f"--ServerApp.root_dir={NOTEBOOKS}")  # notebooks/, unless another folder is asked for
     if _is_root():  # JupyterLab refuses to run as root without this flag.
         cmd.append("--allow-root")
     cmd += args
     print("+", " ".join(cmd), flush=True)
     if os.name == "nt":
-        sys.exit(subprocess.call(cmd, env=_env()))
-    os.execve(cmd[0], cmd, _env())
+        sys.exit(subprocess.call(cmd, env=env))
+    os.execve(cmd[0], cmd, env)
 
 
 def test(args: list[str]) -> None:
@@ -125,6 +192,7 @@ def test(args: list[str]) -> None:
     if IS_EDITION:
         _run([venv_bin("python"), "-m", "tools.student_run", *args], env=env)
         return
+    ensure_browser()
     targets = [t for t in LINT_TARGETS if (ROOT / t).exists()]
     _run([venv_bin("ruff"), "check", *targets], env=env)
     _run([venv_bin("python"), "-m", "pytest", "tests", "notebooks",
@@ -163,8 +231,14 @@ def bench(args: list[str]) -> None:
     _run([venv_bin("python"), "benchmarks/run.py", *args], env=_env())
 
 
+def book(args: list[str]) -> None:
+    """Build the read-only HTML book into build/book/ from the committed notebooks (tools/book.py)."""
+    setup()
+    _run([venv_bin("python"), "-m", "tools.book", "build", *args], env=_env())
+
+
 TASKS = {"setup": lambda args: setup(), "lab": lab, "test": test, "execute": execute,
-         "student": student, "edition": edition, "bench": bench}
+         "student": student, "edition": edition, "bench": bench, "book": book}
 if IS_EDITION:  # a student edition carries only what students run
     TASKS = {name: TASKS[name] for name in ("setup", "lab", "test")}
 
