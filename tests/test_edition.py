@@ -262,3 +262,14 @@ def test_checks_print_the_same_line_and_questions_are_marked_ungraded(path):
             assert heading == QUESTIONS_HEADING and not meta, (
                 f"{path.name}: written questions go under {QUESTIONS_HEADING!r} in a cell without "
                 f"nbgrader metadata, got {heading!r} with {meta}")
+
+
+def test_edition_command_line(tmp_path, capsys):
+    chapter = str(NOTEBOOKS_DIR / CHEAP_CHAPTER)
+    assert edition.main(["--out", str(tmp_path), "--name", "one", chapter]) == 0
+    assert sorted(p.name for p in (tmp_path / "one" / "notebooks").iterdir()) == [CHEAP_CHAPTER]
+    assert (tmp_path / "one.zip").is_file()
+    assert edition.main(["--out", str(tmp_path), "--name", "../escape", chapter]) == 1
+    assert "edition name" in capsys.readouterr().err
+    assert edition.main(["--out", str(tmp_path), str(NOTEBOOKS_DIR / "99_missing.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
