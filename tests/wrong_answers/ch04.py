@@ -26,6 +26,9 @@ def count_params(kind, input_size, hidden_size, n_classes):
     },
     2: {
         "read the last k rows instead of the first": '''
+X_1000, y_1000 = X_test[:1000].to(device), y_test[:1000].to(device)  # (1000, 28, 28), (1000,)
+
+
 def accuracy_first_rows(model, k):
     model.eval()
     with torch.no_grad():
@@ -36,6 +39,9 @@ def accuracy_first_rows(model, k):
 first_rows = {k: accuracy_first_rows(lstm_reader, k) for k in (7, 14, 21, 28)}
 ''',
         "zero-padded the other rows (still classifies from H_28)": '''
+X_1000, y_1000 = X_test[:1000].to(device), y_test[:1000].to(device)  # (1000, 28, 28), (1000,)
+
+
 def accuracy_first_rows(model, k):
     model.eval()
     X = X_1000.clone()
@@ -48,6 +54,9 @@ def accuracy_first_rows(model, k):
 first_rows = {k: accuracy_first_rows(lstm_reader, k) for k in (7, 14, 21, 28)}
 ''',
         "assumed k/28 of the full accuracy": '''
+X_1000, y_1000 = X_test[:1000].to(device), y_test[:1000].to(device)  # (1000, 28, 28), (1000,)
+
+
 def accuracy_first_rows(model, k):
     model.eval()
     with torch.no_grad():
@@ -60,25 +69,61 @@ first_rows = {k: accuracy_first_rows(lstm_reader, k) for k in (7, 14, 21, 28)}
     },
     3: {
         "took outputs[:, -1] for both directions": '''
+seed_everything(0)
+bi_layer = nn.LSTM(28, 64, num_layers=2, batch_first=True, bidirectional=True).to(device)
+
+
 def bidirectional_summary(layer, X):
     outputs, _ = layer(X)
     return outputs[:, -1]
+
+
+with torch.no_grad():
+    summary = bidirectional_summary(bi_layer, X_8)
+print(tuple(summary.shape))
 ''',
         "read the top layer's pair from h_n": '''
+seed_everything(0)
+bi_layer = nn.LSTM(28, 64, num_layers=2, batch_first=True, bidirectional=True).to(device)
+
+
 def bidirectional_summary(layer, X):
     _, (h_n, _) = layer(X)
     return torch.cat([h_n[-2], h_n[-1]], dim=-1)
+
+
+with torch.no_grad():
+    summary = bidirectional_summary(bi_layer, X_8)
+print(tuple(summary.shape))
 ''',
         "read h_n[0] and h_n[1] (the bottom layer)": '''
+seed_everything(0)
+bi_layer = nn.LSTM(28, 64, num_layers=2, batch_first=True, bidirectional=True).to(device)
+
+
 def bidirectional_summary(layer, X):
     _, (h_n, _) = layer(X)
     return torch.cat([h_n[0], h_n[1]], dim=-1)
+
+
+with torch.no_grad():
+    summary = bidirectional_summary(bi_layer, X_8)
+print(tuple(summary.shape))
 ''',
         "forward state after row 1, backward after row 28 (swapped ends)": '''
+seed_everything(0)
+bi_layer = nn.LSTM(28, 64, num_layers=2, batch_first=True, bidirectional=True).to(device)
+
+
 def bidirectional_summary(layer, X):
     outputs, _ = layer(X)
     hidden = layer.hidden_size
     return torch.cat([outputs[:, 0, :hidden], outputs[:, -1, hidden:]], dim=-1)
+
+
+with torch.no_grad():
+    summary = bidirectional_summary(bi_layer, X_8)
+print(tuple(summary.shape))
 ''',
     },
 }
