@@ -73,6 +73,11 @@ def setup() -> None:
     if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         print(f"environment up to date: {VENV}", flush=True)
         return
+    if IS_EDITION and "RNN_VENV" in os.environ and python.exists():
+        # An existing environment named by RNN_VENV, made for other pins: installing this copy into
+        # it would re-point its `helpers` here, away from the copy it was made for.
+        sys.exit(f"{VENV} (RNN_VENV) does not match this edition's pyproject.toml and constraints.txt; "
+                 "refusing to reinstall it from here. Unset RNN_VENV to set up this folder's own .venv.")
     if not python.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
