@@ -178,3 +178,33 @@ def test_the_harness_bites_on_a_sample_chapter(tmp_path):
     assert "exercise 1 passed" in problems[0]  # the check's own output is shown
     # The stub: the function body raises, so the check fails with NotImplementedError.
     assert good.exercises[1].variants[STUB].visible.ename == "NotImplementedError"
+
+
+def test_listing_problems_name_what_is_missing():
+    assert listing_problems([1, 2], None, "tests/wrong_answers/ch99.py") == [
+        "tests/wrong_answers/ch99.py is missing: the chapter has exercises [1, 2]; write at least 2 wrong "
+        "answers for each (format: tests/wrong_answers/__init__.py)"]
+    wrong = {1: {"a": "x = 1", "b": "x = 2"}, 2: {"a": "y = 1"}, 3: {"a": "z = 1", "b": "z = 2"}}
+    assert listing_problems([1, 2], wrong, "ch99.py") == [
+        "exercise 2: 1 wrong answer(s) in ch99.py, at least 2 are needed",
+        "ch99.py has wrong answers for exercise 3, which the notebook does not have"]
+    assert listing_problems([], None, "ch00.py") == []  # a chapter without exercises needs no module
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("WRONG = {}", "must define WRONG_ANSWERS"),
+    ("WRONG_ANSWERS = {'1': {'a': 'x = 1'}}", r"exercise numbers \(int\)"),
+    ("WRONG_ANSWERS = {1: ['x = 1']}", "must map a misconception"),
+])
+def test_load_wrong_answers_explains_a_malformed_module(tmp_path, text, expected):
+    path = tmp_path / "ch99.py"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=expected):
+        load_wrong_answers(path)
+
+
+def test_load_wrong_answers_dedents_and_reports_a_missing_file(tmp_path):
+    assert load_wrong_answers(tmp_path / "ch99.py") is None
+    path = tmp_path / "ch99.py"
+    path.write_text("WRONG_ANSWERS = {1: {'indented': '''\n    x = 1\n    y = 2\n'''}}")
+    assert load_wrong_answers(path) == {1: {"indented": "x = 1\ny = 2"}}
