@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -273,3 +274,20 @@ def test_edition_command_line(tmp_path, capsys):
     assert "edition name" in capsys.readouterr().err
     assert edition.main(["--out", str(tmp_path), str(NOTEBOOKS_DIR / "99_missing.ipynb")]) == 2
     assert "no such notebook" in capsys.readouterr().err
+
+
+def test_edition_never_reinstalls_a_shared_environment(built, tmp_path, monkeypatch):
+    folder, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    with open(copy / "constraints.txt", "a") as f:
+        f.write("# a pin changed since the environment was made\n")
+    tasks = _edition_tasks(copy, Path(sys.prefix))
+    monkeypatch.setenv("RNN_VENV", str(Path(sys.prefix)))
+
+    def no_install(cmd, **kwargs):
+        raise AssertionError(f"the edition tried to install into the shared environment: {cmd}")
+
+    monkeypatch.setattr(tasks, "_run", no_install)
+    with pytest.raises(SystemExit, match="refusing to reinstall"):
+        tasks.setup()
