@@ -10,6 +10,7 @@ import os
 import re
 
 import zmq
+from nbgrader.converters import GenerateAssignment
 from nbgrader.converters.autograde import Autograde
 from nbgrader.converters.generate_feedback import GenerateFeedback
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
@@ -47,6 +48,7 @@ c.FileNameCollectorPlugin.named_regexp = (
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_NBVAL = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+\s*$")
 HIDDEN_FAILED = ("a hidden test of this check failed; hidden tests are not shown in feedback. "
                  "Re-read the exercise statement: the visible asserts are not the whole check.")
 
@@ -94,6 +96,19 @@ class RedactHiddenTestErrors(NbGraderPreprocessor):
         return cell, resources
 
 
+class StripNbvalMarkers(NbGraderPreprocessor):
+    """Release: drop the ``# NBVAL_...`` lines, which only tell the test suite what to compare.
+
+    The same step tools/edition.py and ``tasks.py student`` take, so a released notebook and the
+    student edition's copy are the same file. It runs first, before nbgrader records the cells.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.source = "\n".join(line for line in cell.source.split("\n") if not _NBVAL.match(line))
+        return cell, resources
+
+
 class ReportEditedChecks(NbGraderPreprocessor):
     """Autograde: name every locked cell the student really edited.
 
@@ -120,6 +135,8 @@ def _with(defaults, new, before):
     return defaults[:at] + list(new) + defaults[at:]
 
 
+c.GenerateAssignment.preprocessors = [
+    StripNbvalMarkers, *GenerateAssignment.class_traits()["preprocessors"].default()]
 c.Autograde.sanitize_preprocessors = _with(
     Autograde.class_traits()["sanitize_preprocessors"].default(), [ReportEditedChecks], OverwriteCells)
 # Feedback without hidden tests (nbgrader's default shows them, its issue #917).
