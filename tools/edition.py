@@ -122,7 +122,7 @@ loader downloads it here (you need internet access once); after that it works of
 | `flights.csv` (2 KB) | 05 | `helpers.data.flights_series` (seaborn) | github.com/mwaskom/seaborn-data |
 | `timemachine.txt` (about 180 KB) | 07 | `helpers.data.time_machine` (SHA-1 checked) | d2l's data hub |
 
-Chapters 01-03, 06 and 08 generate their data and download nothing.
+The other chapters generate their data and download nothing.
 
 No internet where you work? Copy the files here by hand with exactly these names (MNIST's
 four raw IDX files uncompressed under `data/MNIST/raw/`); the loaders then do not touch the
