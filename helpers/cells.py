@@ -157,7 +157,7 @@ class _ScratchCell(nn.Module):
 
 
 class RNNCellScratch(_ScratchCell):
-    """Elman RNN cell, H = phi(X W_xh^T + b_xh + H_prev W_hh^T + b_hh), like ``nn.RNNCell``.
+    """Elman RNN cell, H = phi(X W_ih^T + b_ih + H_prev W_hh^T + b_hh), like ``nn.RNNCell``.
 
     Records ``{"H"}`` when ``recording`` is True.
     """
@@ -182,10 +182,10 @@ class RNNCellScratch(_ScratchCell):
         self._check_x(x)
         X = x  # (batch, input)
         H_prev = self._state_tensor("state", state, x)  # (batch, hidden)
-        W_xh, W_hh = self.weight_ih, self.weight_hh  # (hidden, input), (hidden, hidden)
-        b_xh, b_hh = self.bias_ih, self.bias_hh  # (hidden,) each, or None
+        W_ih, W_hh = self.weight_ih, self.weight_hh  # (hidden, input), (hidden, hidden)
+        b_ih, b_hh = self.bias_ih, self.bias_hh  # (hidden,) each, or None
         phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
-        H = phi(affine(X, W_xh, b_xh) + affine(H_prev, W_hh, b_hh))  # (batch, hidden)
+        H = phi(affine(X, W_ih, b_ih) + affine(H_prev, W_hh, b_hh))  # (batch, hidden)
         self._record(H=H)
         return H
 
