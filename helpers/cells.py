@@ -242,14 +242,15 @@ class GRUCellScratch(_ScratchCell):
 
     R       = sigmoid(X W_xr^T + b_xr + H_prev W_hr^T + b_hr)           reset gate
     Z       = sigmoid(X W_xz^T + b_xz + H_prev W_hz^T + b_hz)           update gate
-    H_tilde = tanh(X W_xh^T + b_xh + R * (H_prev W_hh^T + b_hh))        candidate (torch's "n")
+    H_tilde = tanh(X W_xn^T + b_xn + R * (H_prev W_hn^T + b_hn))        candidate (torch's "n")
     H       = (1 - Z) * H_tilde + Z * H_prev
 
     Where the reset gate acts: PyTorch (and cuDNN) multiply R with the hidden part AFTER the
     matrix product, R * (W_hn h + b_hn). The textbook form (Cho et al. 2014; d2l) resets the
-    state BEFORE it, H_tilde = tanh(X W_xh + (R * H_prev) W_hh + b_h). The two differ for
-    general weights. This cell matches PyTorch; :func:`gru_candidate_textbook` computes the
-    textbook candidate for comparison.
+    state BEFORE it, H_tilde = tanh(X W_xn^T + (R * H_prev) W_hn^T + b_xn + b_hn). The two
+    differ for general weights. This cell matches PyTorch; :func:`gru_candidate_textbook`
+    computes the textbook candidate for comparison. The candidate's blocks are named with an
+    "n" as in PyTorch's documentation: W_hn is one block of weight_hh, not the whole matrix.
 
     ``forward(x, state=None)`` returns ``H``. Records ``"R", "Z", "H_tilde", "H"`` when
     ``recording`` is True.
@@ -263,14 +264,14 @@ class GRUCellScratch(_ScratchCell):
         self._check_x(x)
         X = x  # (batch, input)
         H_prev = self._state_tensor("state", state, x)  # (batch, hidden)
-        W_xr, W_xz, W_xh = split_blocks(self.weight_ih, 3)  # (hidden, input) each
-        W_hr, W_hz, W_hh = split_blocks(self.weight_hh, 3)  # (hidden, hidden) each
-        b_xr, b_xz, b_xh = split_blocks(self.bias_ih, 3)  # (hidden,) each, or None
-        b_hr, b_hz, b_hh = split_blocks(self.bias_hh, 3)  # (hidden,) each, or None
+        W_xr, W_xz, W_xn = split_blocks(self.weight_ih, 3)  # (hidden, input) each
+        W_hr, W_hz, W_hn = split_blocks(self.weight_hh, 3)  # (hidden, hidden) each
+        b_xr, b_xz, b_xn = split_blocks(self.bias_ih, 3)  # (hidden,) each, or None
+        b_hr, b_hz, b_hn = split_blocks(self.bias_hh, 3)  # (hidden,) each, or None
 
         R = torch.sigmoid(affine(X, W_xr, b_xr) + affine(H_prev, W_hr, b_hr))  # (batch, hidden)
         Z = torch.sigmoid(affine(X, W_xz, b_xz) + affine(H_prev, W_hz, b_hz))  # (batch, hidden)
-        H_tilde = torch.tanh(affine(X, W_xh, b_xh) + R * affine(H_prev, W_hh, b_hh))  # (batch, hidden)
+        H_tilde = torch.tanh(affine(X, W_xn, b_xn) + R * affine(H_prev, W_hn, b_hn))  # (batch, hidden)
         H = (1 - Z) * H_tilde + Z * H_prev  # (batch, hidden)
 
         self._record(R=R, Z=Z, H_tilde=H_tilde, H=H)
@@ -278,24 +279,24 @@ class GRUCellScratch(_ScratchCell):
 
 
 def gru_candidate_textbook(cell: nn.Module, x: Tensor, state: Tensor, R: Tensor | None = None) -> Tensor:
-    """Textbook GRU candidate tanh(X W_xh^T + (R * H_prev) W_hh^T + b_xh + b_hh), for comparison.
+    """Textbook GRU candidate tanh(X W_xn^T + (R * H_prev) W_hn^T + b_xn + b_hn), for comparison.
 
     ``cell`` is a :class:`GRUCellScratch` or an ``nn.GRUCell`` (only its weights are used);
     ``x`` is (batch, input), ``state`` is H_prev (batch, hidden). ``R`` defaults to the cell's
     own reset gate for (x, state). The reset gate multiplies the state BEFORE the matrix product
-    (Cho et al. 2014; d2l), unlike PyTorch; the textbook's one bias b_h is torch's b_xh + b_hh.
+    (Cho et al. 2014; d2l), unlike PyTorch; the textbook's one bias b_h is torch's b_xn + b_hn.
     """
     if not (hasattr(cell, "weight_ih") and cell.weight_ih.shape[0] == 3 * cell.weight_hh.shape[1]):
         raise TypeError(f"gru_candidate_textbook needs a GRU cell (GRUCellScratch or nn.GRUCell), "
                         f"got {type(cell).__name__}")
     X, H_prev = x, state  # (batch, input), (batch, hidden)
-    W_xr, _, W_xh = split_blocks(cell.weight_ih, 3)  # (hidden, input) each
-    W_hr, _, W_hh = split_blocks(cell.weight_hh, 3)  # (hidden, hidden) each
-    b_xr, _, b_xh = split_blocks(cell.bias_ih, 3)  # (hidden,) each, or None
-    b_hr, _, b_hh = split_blocks(cell.bias_hh, 3)  # (hidden,) each, or None
+    W_xr, _, W_xn = split_blocks(cell.weight_ih, 3)  # (hidden, input) each
+    W_hr, _, W_hn = split_blocks(cell.weight_hh, 3)  # (hidden, hidden) each
+    b_xr, _, b_xn = split_blocks(cell.bias_ih, 3)  # (hidden,) each, or None
+    b_hr, _, b_hn = split_blocks(cell.bias_hh, 3)  # (hidden,) each, or None
     if R is None:
         R = torch.sigmoid(affine(X, W_xr, b_xr) + affine(H_prev, W_hr, b_hr))  # (batch, hidden)
-    return torch.tanh(affine(X, W_xh, b_xh) + affine(R * H_prev, W_hh, b_hh))  # (batch, hidden)
+    return torch.tanh(affine(X, W_xn, b_xn) + affine(R * H_prev, W_hn, b_hn))  # (batch, hidden)
 
 
 # ----------------------------------------------------------------------------------------------

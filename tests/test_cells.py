@@ -440,10 +440,10 @@ def test_gru_textbook_candidate_is_the_textbook_formula():
     ones = torch.ones_like(h)
     pytorch_form = torch_gru_candidate(reference, x, h, ones)
     assert_same("R = 1", gru_candidate_textbook(reference, x, h, R=ones), pytorch_form, 1e-12)
-    # d2l's form written out by hand: tanh(X W_xh + (R * H) W_hh + b_h), b_h = b_xh + b_hh
-    W_xh, W_hh = reference.weight_ih[8:], reference.weight_hh[8:]
-    b_h = reference.bias_ih[8:] + reference.bias_hh[8:]
-    by_hand = torch.tanh(x @ W_xh.T + (r * h) @ W_hh.T + b_h)
+    # the textbook form written out by hand: tanh(X W_xn^T + (R * H) W_hn^T + b_xn + b_hn)
+    W_xn, W_hn = reference.weight_ih[8:], reference.weight_hh[8:]  # the candidate's n blocks
+    b_n = reference.bias_ih[8:] + reference.bias_hh[8:]
+    by_hand = torch.tanh(x @ W_xn.T + (r * h) @ W_hn.T + b_n)
     assert_same("by hand", gru_candidate_textbook(reference, x, h), by_hand, 1e-12)
     assert not compare("torch n", n, by_hand, atol=1e-3)
 
