@@ -5,7 +5,11 @@ a = torch.linspace(-20, 20, 400_001, dtype=torch.float64)
 g_min = (torch.sigmoid(a) * torch.tanh(torch.sigmoid(a) * torch.tanh(a))).min().item()
 with torch.no_grad():
     lstm_first_step_min = reference(X_blog[:, :1])[0].min().item()
-shared_gates_equal = True
+blog = BlogLSTMCell(4, 8)
+with torch.no_grad():
+    run_blog(blog, X_blog)
+blog_gates = blog.last_gates
+shared_gates_equal = torch.equal(blog_gates[0], blog_gates[1]) and torch.equal(blog_gates[1], blog_gates[2])
 '''
 
 _FIXED_CELL = '''
@@ -66,6 +70,10 @@ C_100 = float(torch.sigmoid(torch.tensor(b_f_min, dtype=torch.float64)) ** 100)
 b_f_min = 10.0
 C_100 = float(torch.sigmoid(torch.tensor(b_f_min, dtype=torch.float64)) ** 100)
 ''',
+        "C_100 typed in as 0.99, b_f_min from 99% per step": '''
+b_f_min = float(torch.logit(torch.tensor(0.99, dtype=torch.float64)))
+C_100 = 0.99
+''',
     },
     3: {
         "minimum over all steps, not the first": _BLOG_PART_1.replace(
@@ -73,6 +81,13 @@ C_100 = float(torch.sigmoid(torch.tensor(b_f_min, dtype=torch.float64)) ** 100)
         "grid only over a >= 0": _BLOG_PART_1.replace("linspace(-20, 20", "linspace(0, 20") + _FIXED_CELL + _RUN_FIXED,
         "gate blocks taken in the order i, f, o, g": _BLOG_PART_1 + _FIXED_CELL.replace(
             "a_i, a_f, a_g, a_o =", "a_i, a_f, a_o, a_g =") + _RUN_FIXED,
+        "equality typed in, gates recorded from a correct LSTM": _BLOG_PART_1.replace(
+            "blog_gates = blog.last_gates",
+            "_, _, recorded = ScratchSequence.from_torch(reference)(X_blog, return_gates=True)\n"
+            "blog_gates = (recorded['I'][-1], recorded['F'][-1], recorded['O'][-1])").replace(
+            "shared_gates_equal = torch.equal(blog_gates[0], blog_gates[1]) "
+            "and torch.equal(blog_gates[1], blog_gates[2])",
+            "shared_gates_equal = True") + _FIXED_CELL + _RUN_FIXED,
         "feeds the cell state back, like the blog": _BLOG_PART_1 + _FIXED_CELL + _RUN_FIXED.replace(
             "h, c = cell(X[:, t], (h, c))\n        outputs.append(h)",
             "h_out, c = cell(X[:, t], (h, c))\n        h = c\n        outputs.append(h_out)"),
