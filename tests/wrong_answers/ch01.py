@@ -23,7 +23,8 @@ def rnn_two_layers(X, module):
         "h_n holds the last layer's state twice": '''
 def rnn_two_layers(X, module):
     H_0 = torch.zeros(X.shape[0], module.hidden_size, dtype=X.dtype)
-    out1, _ = rnn_unrolled(X, H_0, module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0)
+    out1, _ = rnn_unrolled(X, H_0, module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0,
+                           module.bias_hh_l0)
     out2, H_T2 = rnn_unrolled(out1, H_0, module.weight_ih_l1, module.weight_hh_l1, module.bias_ih_l1,
                               module.bias_hh_l1)
     return out2, torch.stack([H_T2, H_T2])
@@ -31,7 +32,8 @@ def rnn_two_layers(X, module):
         "returned the first layer's outputs": '''
 def rnn_two_layers(X, module):
     H_0 = torch.zeros(X.shape[0], module.hidden_size, dtype=X.dtype)
-    out1, H_T1 = rnn_unrolled(X, H_0, module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0)
+    out1, H_T1 = rnn_unrolled(X, H_0, module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0,
+                              module.bias_hh_l0)
     out2, H_T2 = rnn_unrolled(out1, H_0, module.weight_ih_l1, module.weight_hh_l1, module.bias_ih_l1,
                               module.bias_hh_l1)
     return out1, torch.stack([H_T1, H_T2])
@@ -48,6 +50,12 @@ peak_norm = float(norms.max())
 W_burst = torch.tensor([[0.9, 10.0], [0.0, 0.9]], dtype=torch.float64)
 norms = torch.stack([torch.linalg.matrix_norm(torch.linalg.matrix_power(W_burst, t), ord="fro")
                      for t in range(1, 201)])
+peak_step = int(norms.argmax()) + 1
+peak_norm = float(norms.max())
+''',
+        "elementwise power W_burst ** t instead of the matrix power": '''
+W_burst = torch.tensor([[0.9, 10.0], [0.0, 0.9]], dtype=torch.float64)
+norms = torch.stack([torch.linalg.matrix_norm(W_burst ** t, ord=2) for t in range(1, 201)])
 peak_step = int(norms.argmax()) + 1
 peak_norm = float(norms.max())
 ''',
@@ -105,6 +113,22 @@ def rnn_bptt(X, H_0, W_ih, W_hh, b_ih, b_hh, dL_dH_T):
         db_hh = A_bar.sum(dim=0)
         H_bar = A_bar @ W_hh
     return dW_ih, dW_hh, db_ih, db_hh, H_bar
+''',
+        "autograd inside enable_grad instead of the loop": '''
+def rnn_bptt(X, H_0, W_ih, W_hh, b_ih, b_hh, dL_dH_T):
+    with torch.enable_grad():  # the check runs this under no_grad; switch it back on
+        leaves = [t.detach().clone().requires_grad_() for t in (W_ih, W_hh, b_ih, b_hh, H_0)]
+        _, H_T = rnn_unrolled(X, leaves[4], *leaves[:4])
+        dW_ih, dW_hh, db_ih, db_hh, dH_0 = torch.autograd.grad(H_T, leaves, grad_outputs=dL_dH_T)
+    return dW_ih, dW_hh, db_ih, db_hh, dH_0
+''',
+        "backward() on a surrogate loss instead of the loop": '''
+def rnn_bptt(X, H_0, W_ih, W_hh, b_ih, b_hh, dL_dH_T):
+    with torch.enable_grad():
+        leaves = [t.detach().clone().requires_grad_() for t in (W_ih, W_hh, b_ih, b_hh, H_0)]
+        _, H_T = rnn_unrolled(X, leaves[4], *leaves[:4])
+        (H_T * dL_dH_T).sum().backward()  # d/dH_T of this loss is dL_dH_T
+    return tuple(t.grad for t in leaves)
 ''',
         "H_t instead of H_{t-1} in dW_hh": '''
 def rnn_bptt(X, H_0, W_ih, W_hh, b_ih, b_hh, dL_dH_T):
