@@ -15,5 +15,8 @@ What lives where:
     nbgrader's own preprocessors, and the visible / hidden-only parts of a check cell;
   - :mod:`tools.wrong_answers`: the harness that runs each exercise's stub, wrong
     answers (``tests/wrong_answers/chNN.py``) and reference solution in one kernel
-    per chapter.
+    per chapter (``tests/test_wrong_answers.py``, ``python -m tools.exercises verify``);
+  - :mod:`tools.edition`, :mod:`tools.student_run`: the student edition handed out
+    (``python3 tasks.py edition``) and its own test command;
+  - :mod:`tools.book`: the read-only HTML book (``python3 tasks.py book``).
 """
