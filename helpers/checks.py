@@ -64,3 +64,19 @@ def compare(name: str, ours: TensorLike, theirs: TensorLike, atol: float = 1e-6,
     shapes = _describe([tuple(x.shape) for x, _ in pairs])
     print(f"{name:<12} shape {shapes}  allclose({tolerance}): {ok}")
     return ok
+
+
+def accuracy_on_first_steps(model: torch.nn.Module, X: Tensor, y: Tensor, k: int) -> float:
+    """Accuracy of a many-to-one classifier that reads only the first ``k`` steps of ``X``.
+
+    ``X`` is (batch, steps, features), ``y`` (batch,) class labels; the model returns
+    (batch, classes) logits. The reference value for chapter 04's exercise 2.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= X.shape[1]:
+        raise ValueError(f"k must be an int between 1 and the number of steps {X.shape[1]}, got {k!r}")
+    if len(y) != len(X):
+        raise ValueError(f"got {len(X)} sequences but {len(y)} labels; pass one label per sequence")
+    model.eval()
+    with torch.no_grad():
+        predicted = model(X[:, :k]).argmax(dim=-1)  # (batch,)
+    return (predicted == y).float().mean().item()

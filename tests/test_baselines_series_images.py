@@ -125,3 +125,23 @@ def test_logistic_regression_rejects_bad_input():
         B.fit_logistic_regression(torch.zeros(5, 4, 4), torch.zeros(4, dtype=torch.int64))
     with pytest.raises(ValueError, match="images must be a tensor"):
         B.fit_logistic_regression(np.zeros((5, 16)), torch.zeros(5, dtype=torch.int64))
+
+
+# ----------------------------------------------------------------------------- exercise reference (chapter 04)
+
+def test_accuracy_on_first_steps_reads_only_the_first_k_steps():
+    from helpers.checks import accuracy_on_first_steps
+
+    class LastStepSign(torch.nn.Module):
+        """Class 1 when the last step it reads is positive, else class 0."""
+        def forward(self, X):
+            return torch.stack([-X[:, -1, 0], X[:, -1, 0]], dim=-1)
+
+    X = torch.tensor([[[1.0], [-1.0]], [[-1.0], [1.0]], [[1.0], [1.0]]])  # (3 sequences, 2 steps, 1)
+    y = torch.tensor([1, 0, 1])
+    assert accuracy_on_first_steps(LastStepSign(), X, y, 1) == pytest.approx(1.0)
+    assert accuracy_on_first_steps(LastStepSign(), X, y, 2) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="k must be"):
+        accuracy_on_first_steps(LastStepSign(), X, y, 3)
+    with pytest.raises(ValueError, match="one label"):
+        accuracy_on_first_steps(LastStepSign(), X, y[:2], 1)
