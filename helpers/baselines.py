@@ -99,6 +99,22 @@ def seasonal_naive_growth(history: np.ndarray | Tensor, horizon: int, season: in
     return seasonal_naive(last * growth, horizon, season)
 
 
+def seasonal_naive_mean_growth(history: np.ndarray | Tensor, horizon: int, season: int = 12) -> np.ndarray:
+    """Seasonal naive times the average growth over a season: last season * exp(mean of d).
+
+    ``d_t = log y_t - log y_(t - season)`` over all of ``history`` (for monthly data: the growth
+    over the same month a year before, in log units). Every forecast month is the same month of
+    the last season times ``exp(mean d)``, the constant growth a model of d would give if it
+    predicted its training mean. Longer horizons repeat that first forecast season without
+    compounding (as :func:`seasonal_naive_growth`). Needs positive values; returns (horizon,).
+    """
+    arr = _history(history, season, 2)
+    if (arr <= 0).any():
+        raise ValueError("the log growth needs positive values; shift or drop the non-positive ones first")
+    d = np.log(arr[season:]) - np.log(arr[:-season])     # (len(history) - season,)
+    return seasonal_naive(arr[-season:] * np.exp(d.mean()), horizon, season)
+
+
 # ---------------------------------------------------------------- images (chapter 04)
 
 def binomial_standard_error(accuracy: float, n: int) -> float:

@@ -83,6 +83,21 @@ def test_seasonal_naive_growth_scales_by_the_yearly_ratio():
         B.seasonal_naive_growth(history[:6], 4, season=4)
 
 
+def test_seasonal_naive_mean_growth_uses_the_mean_log_growth_of_the_whole_history():
+    shape = np.array([1.0, 2.0, 3.0, 4.0])
+    history = np.concatenate([10 * shape, 11 * shape, 13.2 * shape])   # growth 10 %, then 20 %
+    mean_growth = np.exp((np.log(1.1) + np.log(1.2)) / 2)               # geometric mean of 1.1 and 1.2
+    forecast = B.seasonal_naive_mean_growth(history, 6, season=4)
+    assert forecast[:4] == pytest.approx(13.2 * mean_growth * shape)
+    assert forecast[4:] == pytest.approx(forecast[:2])                   # repeats, no compounding
+    # it differs from the last-year ratio, which uses the 20 % of the last season only
+    assert not np.allclose(forecast[:4], B.seasonal_naive_growth(history, 4, season=4))
+    with pytest.raises(ValueError, match="2 seasons"):
+        B.seasonal_naive_mean_growth(history[:6], 4, season=4)
+    with pytest.raises(ValueError, match="positive"):
+        B.seasonal_naive_mean_growth(np.concatenate([[0.0], history[1:]]), 4, season=4)
+
+
 # ----------------------------------------------------------------------------- images
 
 def test_binomial_standard_error():
