@@ -39,8 +39,8 @@ from nbformat import NotebookNode
 from tools.notebooks import NOTEBOOK_GLOB, NOTEBOOKS_DIR, ROOT, chapter_notebooks, chapter_number
 
 DEFAULT_OUT = ROOT / "build" / "student"
-#: Chapters that must carry at least MIN_EXERCISES exercises.
-CHAPTERS_WITH_EXERCISES = range(1, 9)
+#: Every chapter after 00 (the environment check) must carry at least MIN_EXERCISES exercises.
+FIRST_CHAPTER_WITH_EXERCISES = 1
 MIN_EXERCISES = 3
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -188,10 +188,11 @@ def check_notebook(nb: NotebookNode, chapter: int | None, *, min_exercises: int 
     """Every way ``nb`` breaks the exercise format (empty list when it is fine).
 
     ``chapter`` is the NN of the file name (grade ids read ``chNN-exN-...``);
-    ``min_exercises`` defaults to 3 for chapters 01..08 and 0 otherwise.
+    ``min_exercises`` defaults to 3 for every chapter from 01 on and 0 for 00 (or no chapter).
     """
     if min_exercises is None:
-        min_exercises = MIN_EXERCISES if chapter in CHAPTERS_WITH_EXERCISES else 0
+        min_exercises = (MIN_EXERCISES if chapter is not None and chapter >= FIRST_CHAPTER_WITH_EXERCISES
+                         else 0)
     tag = f"{chapter:02d}" if chapter is not None else "NN"
     exercises, problems = find_exercises(nb, chapter)
     numbers = [ex.number for ex in exercises]
