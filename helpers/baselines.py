@@ -5,7 +5,7 @@ no gradient descent through time, or none at all. Each function is small, seeded
 it draws anything, and tested in ``tests/test_baselines.py``.
 
 Sections: forecasting (last value, linear AR(k), seasonal naive), images (logistic
-regression on pixels), text (most-frequent tag, character n-grams).
+regression on pixels), text (most-frequent tag, bigram HMM tagger, character n-grams).
 """
 
 from __future__ import annotations
@@ -232,6 +232,85 @@ def tagging_accuracy(predict: Callable[[Tensor], Tensor], pairs: Sequence[tuple[
         correct += int((predicted[keep] == tags[keep]).sum())
         total += int(keep.sum())
     return correct, total
+
+
+@dataclass(frozen=True)
+class BigramHMM:
+    """A bigram hidden Markov tagger, decoded with Viterbi: ``model(words) -> tags``.
+
+    ``P(tags, words) = start[y_1] * prod_t trans[y_{t-1}, y_t] * prod_t emit[y_t, w_t]``; the
+    fields hold the logs. Unlike the most-frequent-tag lookup it uses the previous tag, so a
+    word seen with two tags is decided by the tag before it.
+    """
+
+    log_start: Tensor   # (n_tags,) log P(first tag)
+    log_trans: Tensor   # (n_tags, n_tags) log P(tag t | tag t-1), rows = previous tag
+    log_emit: Tensor    # (n_tags, vocab_size) log P(word | tag)
+
+    def _viterbi(self, words: Tensor) -> Tensor:
+        """The most probable tag sequence (T,) for one sentence ``words (T,)``."""
+        if words.numel() == 0:
+            return torch.zeros(0, dtype=torch.int64)
+        delta = self.log_start + self.log_emit[:, words[0]]              # (n_tags,)
+        back = []
+        for w in words[1:].tolist():
+            scores = delta.unsqueeze(1) + self.log_trans                   # (previous, next)
+            delta, best_prev = scores.max(0)                               # (n_tags,) each
+            delta = delta + self.log_emit[:, w]
+            back.append(best_prev)
+        path = [int(delta.argmax())]
+        for best_prev in reversed(back):
+            path.append(int(best_prev[path[-1]]))
+        return torch.tensor(path[::-1], dtype=torch.int64)
+
+    def __call__(self, words: Tensor) -> Tensor:
+        """Tags for word indices ``(T,)`` or ``(batch, T)`` (every row a whole sentence)."""
+        if words.dtype != torch.int64:
+            raise TypeError(f"word indices must be int64 (as corpus.encode_words gives), got {words.dtype}")
+        vocab_size = self.log_emit.shape[1]
+        if words.numel() and (int(words.min()) < 0 or int(words.max()) >= vocab_size):
+            raise ValueError(f"word indices must lie in 0..{vocab_size - 1} (the vocabulary the "
+                             f"HMM was fitted with), got {int(words.min())}..{int(words.max())}")
+        if words.dim() == 1:
+            return self._viterbi(words)
+        if words.dim() == 2:
+            return torch.stack([self._viterbi(row) for row in words]) if len(words) else words.clone()
+        raise ValueError(f"expected word indices of shape (T,) or (batch, T), got {tuple(words.shape)}")
+
+
+def fit_bigram_hmm(pairs: Sequence[tuple[Tensor, Tensor]], vocab_size: int, n_tags: int) -> BigramHMM:
+    """A bigram HMM from ``(word indices (n,), tag indices (n,))`` training pairs, by counting.
+
+    Start, transition and emission probabilities are relative frequencies with 1 added to every
+    count (add-one smoothing), so an unknown word (index ``unk_index``, never seen in training)
+    has the same small emission count under every tag and the neighbouring tags decide it.
+    Positions tagged -100 (padding) are skipped.
+    """
+    if not pairs:
+        raise ValueError("fit_bigram_hmm needs at least one (words, tags) training pair")
+    start = torch.ones(n_tags, dtype=torch.float64)
+    trans = torch.ones(n_tags, n_tags, dtype=torch.float64)
+    emit = torch.ones(n_tags, vocab_size, dtype=torch.float64)
+    for words, tags in pairs:
+        if words.shape != tags.shape or words.dim() != 1:
+            raise ValueError(f"words and tags must be 1-D of the same shape, got {tuple(words.shape)} "
+                             f"and {tuple(tags.shape)}")
+        keep = tags != -100
+        words, tags = words[keep], tags[keep]
+        if len(tags) == 0:
+            continue
+        if (int(words.min()) < 0 or int(words.max()) >= vocab_size
+                or int(tags.min()) < 0 or int(tags.max()) >= n_tags):
+            raise ValueError(f"word indices must lie in 0..{vocab_size - 1} and tags in 0..{n_tags - 1}, "
+                             f"got words {int(words.min())}..{int(words.max())}, "
+                             f"tags {int(tags.min())}..{int(tags.max())}")
+        start[tags[0]] += 1
+        ones = torch.ones(len(tags), dtype=torch.float64)
+        trans.index_put_((tags[:-1], tags[1:]), ones[1:], accumulate=True)
+        emit.index_put_((tags, words), ones, accumulate=True)
+    return BigramHMM(log_start=(start / start.sum()).log(),
+                     log_trans=(trans / trans.sum(1, keepdim=True)).log(),
+                     log_emit=(emit / emit.sum(1, keepdim=True)).log())
 
 
 class CharNGram:

@@ -1,13 +1,21 @@
-"""Tests for the text baselines in helpers.baselines: most-frequent tag and character n-grams."""
+"""Tests for the text baselines in helpers.baselines: most-frequent tag, bigram HMM and character n-grams."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 import torch
 
-from helpers.baselines import CharNGram, MostFrequentTag, fit_most_frequent_tag, tagging_accuracy
+from helpers.baselines import (
+    BigramHMM,
+    CharNGram,
+    MostFrequentTag,
+    fit_bigram_hmm,
+    fit_most_frequent_tag,
+    tagging_accuracy,
+)
 from helpers.data import pos_splits
 
 
@@ -114,3 +122,63 @@ def test_ngram_errors():
     with pytest.raises(ValueError, match="windows, steps"):
         flat = torch.zeros(3, dtype=torch.int64)
         CharNGram([0, 1], 2, 2).perplexity(flat, flat)
+
+
+def test_bigram_hmm_probabilities_are_add_one_relative_frequencies():
+    pairs = [(_t([1, 2]), _t([0, 1])), (_t([2, 2, 0]), _t([1, 1, -100]))]   # last position is padding
+    hmm = fit_bigram_hmm(pairs, vocab_size=3, n_tags=2)
+    assert isinstance(hmm, BigramHMM)
+    assert torch.allclose(hmm.log_start.exp(), torch.tensor([2 / 4, 2 / 4], dtype=torch.float64))
+    # transitions counted: 0->1 once, 1->1 once; plus one everywhere
+    expected_trans = torch.tensor([[1 / 3, 2 / 3], [1 / 3, 2 / 3]], dtype=torch.float64)
+    assert torch.allclose(hmm.log_trans.exp(), expected_trans)
+    # emissions: tag 0 emits word 1 once; tag 1 emits word 2 three times (padding skipped)
+    assert torch.allclose(hmm.log_emit.exp(), torch.tensor([[1 / 4, 2 / 4, 1 / 4], [1 / 6, 1 / 6, 4 / 6]],
+                                                           dtype=torch.float64))
+
+
+def test_bigram_hmm_viterbi_is_the_most_probable_sequence():
+    g = torch.Generator().manual_seed(0)
+    n_tags, vocab = 3, 4
+    def log_probs(*shape):
+        return torch.log_softmax(torch.randn(*shape, generator=g, dtype=torch.float64), -1)
+
+    hmm = BigramHMM(log_start=log_probs(n_tags), log_trans=log_probs(n_tags, n_tags),
+                    log_emit=log_probs(n_tags, vocab))
+    for words in ([2], [0, 3, 1], [1, 1, 2, 0, 3]):
+        def joint(tags, words=words):
+            return float(hmm.log_start[tags[0]]
+                         + sum(hmm.log_trans[a, b] for a, b in zip(tags, tags[1:], strict=False))
+                         + sum(hmm.log_emit[t, w] for t, w in zip(tags, words, strict=True)))
+        best = max(itertools.product(range(n_tags), repeat=len(words)), key=joint)
+        assert hmm(_t(words)).tolist() == list(best)
+    assert hmm(torch.tensor([[0, 3, 1], [1, 1, 2]])).shape == (2, 3)
+
+
+def test_bigram_hmm_uses_the_previous_tag_where_a_lookup_cannot():
+    # word 3 ('watch') is NN (2) after DET (0) and V (1) after PRON (4); more often NN in training
+    DET, V, NN, PRON = 0, 1, 2, 4
+    pairs = [(_t([1, 3, 5]), _t([DET, NN, V])), (_t([1, 3, 6]), _t([DET, NN, V])),
+             (_t([1, 3, 5]), _t([DET, NN, V])), (_t([2, 3, 1, 7]), _t([PRON, V, DET, NN]))]
+    lookup = fit_most_frequent_tag(pairs, vocab_size=8, n_tags=5)
+    hmm = fit_bigram_hmm(pairs, vocab_size=8, n_tags=5)
+    sentence, gold = _t([2, 3, 1, 7]), [PRON, V, DET, NN]
+    assert lookup(sentence).tolist() == [PRON, NN, DET, NN]
+    assert hmm(sentence).tolist() == gold
+    # an unknown word (index 0, never seen) after a determiner is tagged by the transition
+    assert hmm(_t([1, 0, 5])).tolist() == [DET, NN, V]
+
+
+def test_bigram_hmm_errors():
+    with pytest.raises(ValueError, match="at least one"):
+        fit_bigram_hmm([], vocab_size=3, n_tags=2)
+    with pytest.raises(ValueError, match="same shape"):
+        fit_bigram_hmm([(_t([1, 2]), _t([0]))], vocab_size=3, n_tags=2)
+    with pytest.raises(ValueError, match="must lie in"):
+        fit_bigram_hmm([(_t([1, 5]), _t([0, 1]))], vocab_size=3, n_tags=2)
+    hmm = fit_bigram_hmm([(_t([1, 2]), _t([0, 1]))], vocab_size=3, n_tags=2)
+    with pytest.raises(TypeError, match="int64"):
+        hmm(torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="0..2"):
+        hmm(_t([1, 3]))
+    assert hmm(_t([])).tolist() == []
