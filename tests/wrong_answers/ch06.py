@@ -82,5 +82,28 @@ def drop_collate(batch):
 
 dropout_loader = DataLoader(corpus.encoded(), batch_size=1, shuffle=True, collate_fn=drop_collate)
 ''' + _TRAIN_AND_TAG,
+        "built the loader and the tagger but never trained it": '''
+class WordDropout(torch.utils.data.Dataset):
+    def __init__(self, pairs, p, unk_index, seed):
+        self.pairs, self.p, self.unk_index = pairs, p, unk_index
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def __getitem__(self, i):
+        words, tags = self.pairs[i]
+        return words.masked_fill(torch.rand(words.shape, generator=self.generator) < self.p, self.unk_index), tags
+
+
+dropout_loader = DataLoader(WordDropout(corpus.encoded(), 0.2, corpus.unk_index, seed=0), batch_size=1, shuffle=True)
+torch.manual_seed(0)
+dropout_tagger = Tagger(len(corpus.words), len(corpus.tags), embedding_dim, hidden_size)
+dropout_tagger.eval()
+with torch.no_grad():
+    unk_predictions = [corpus.decode_tags(dropout_tagger(corpus.encode_words(t).unsqueeze(0).to(device))[0]
+                                          .argmax(-1))
+                       for t in ("the old cat sleeps", "a small fox sings loudly")]
+''',
     },
 }
