@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import platform
 import statistics
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from helpers.speed import lstm_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "throughput.json"
@@ -129,35 +130,7 @@ def paired_summary(name_a: str, name_b: str, times_a: list[float], times_b: list
 # ---------------------------------------------------------------- 1. scratch LSTM versus nn.LSTM
 
 
-def lstm_pair(hidden: int, device: torch.device, *, batch: int = 64, steps: int = 32,
-              features: int = 64, repeats: int = 5, min_seconds: float = 0.3) -> dict:
-    """Forward plus backward tokens/s of the scratch LSTM and nn.LSTM with the same weights."""
-    from helpers.cells import LSTMCellScratch, ScratchSequence
-
-    torch.manual_seed(0)
-    reference = nn.LSTM(features, hidden, batch_first=True).to(device)
-    scratch = ScratchSequence(LSTMCellScratch(features, hidden)).to(device)
-    scratch.cell.load_state_dict({k.removesuffix("_l0"): v for k, v in reference.state_dict().items()})
-    x = torch.randn(batch, steps, features, device=device)  # (batch, steps, features)
-
-    def step(model: nn.Module) -> None:
-        model.zero_grad(set_to_none=True)
-        outputs, _ = model(x)  # (batch, steps, hidden)
-        outputs.square().mean().backward()
-
-    def calls_for(model: nn.Module) -> int:
-        """How many steps make one timed sample last about ``min_seconds``."""
-        step(model)  # warm-up (allocations, kernel choice)
-        return max(1, math.ceil(min_seconds / max(timed(lambda: step(model), device), 1e-6)))
-
-    n_scratch, n_torch = calls_for(scratch), calls_for(reference)
-    n = max(n_scratch, n_torch)
-    times_scratch, times_torch = interleaved(lambda: [step(scratch) for _ in range(n)],
-                                             lambda: [step(reference) for _ in range(n)], repeats, device)
-    result = {"hidden": hidden, "batch": batch, "steps": steps, "features": features, "calls_per_sample": n}
-    result.update(paired_summary("scratch", "torch", times_scratch, times_torch,
-                                 work=n * batch * steps, unit="tokens_per_s"))
-    return result
+# ``lstm_pair`` (imported above) lives in helpers.speed, so notebook 07's sweep calls the same function.
 
 
 # ---------------------------------------------------------------- 2. fit versus a plain loop
