@@ -61,6 +61,10 @@ taus = [0.1, 0.5, 1.0, 2.0, 10.0]
 P1 = torch.softmax(o_example, dim=-1)
 entropies = [float(-(P1 * P1.log()).sum()) for _ in taus]
 ''',
+        "softmax over the first axis (dim=0), right only for a 1-D o": '''
+def softmax_with_temperature(o, tau):
+    return torch.softmax(o / tau, dim=0)
+''' + _ENTROPIES,
     },
     2: {
         "unigram from the whole book's frequencies (validation text included)": _CONSTANT_SCORES + '''
