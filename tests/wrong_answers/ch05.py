@@ -65,6 +65,18 @@ d_forecast = d_normalizer.inverse_transform(forecast_recursive(d_model, d_z[-12:
 growth_forecast = fw.series[fw.n_train - 12:fw.n_train] * np.exp(d_forecast)
 growth_rmse = rmse(fw.test_values, growth_forecast)
 ''',
+        "skipped training (an untrained Forecaster forecasts d)": '''
+log_y = np.log(fw.series.astype(np.float64))
+d = log_y[12:] - log_y[:-12]
+d_train = d[: fw.n_train - 12]
+d_normalizer = Normalizer().fit(d_train)
+d_z = torch.tensor(d_normalizer.transform(d_train), dtype=torch.float32)
+seed_everything(0)
+d_model = Forecaster().to(device)
+d_forecast = d_normalizer.inverse_transform(forecast_recursive(d_model, d_z[-12:, None], 12).numpy())
+growth_forecast = fw.series[fw.n_train - 12:fw.n_train] * np.exp(d_forecast)
+growth_rmse = rmse(fw.test_values, growth_forecast)
+''',
         "no growth forecast at all (d = 0, the plain seasonal naive)": '''
 log_y = np.log(fw.series.astype(np.float64))
 d = log_y[12:] - log_y[:-12]
