@@ -19,6 +19,11 @@ def count_params(kind, input_size, hidden_size, n_classes):
     blocks = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
     return blocks * (hidden_size * input_size + hidden_size * hidden_size + 2 * hidden_size)
 ''',
+        "built the layers and counted their parameters (not from the formulas)": '''
+def count_params(kind, input_size, hidden_size, n_classes):
+    layer = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}[kind](input_size, hidden_size)
+    return sum(p.numel() for p in layer.parameters()) + hidden_size * n_classes + n_classes
+''',
         "hard-coded the counts printed in the table": '''
 def count_params(kind, input_size, hidden_size, n_classes):
     return {"RNN": 6666, "LSTM": 24714, "GRU": 18698}[kind]
