@@ -12,7 +12,8 @@
     request stops the server cleanly (exit 0, kernels shut down, no runtime files left).
 
 Without Chromium or Playwright the tests skip and say how to get them; under CI=true that is a
-failure. Set RNN_SCREENSHOTS=<folder> to keep screenshots of chapter 08 and of the lab after "Run All".
+failure. Set RNN_SCREENSHOTS=<folder> to keep screenshots of chapter 08, of the lab after "Run All" and of
+the progress bar.
 """
 
 from __future__ import annotations
@@ -346,6 +347,7 @@ def test_lab_shows_the_training_progress_bar_as_a_widget(browser, lab):
         _run_all(page)
         bar = page.locator(".jp-OutputArea-output .widget-hprogress .progress-bar")  # ipywidgets' bar
         bar.first.wait_for(state="visible", timeout=KERNEL_S * 1000)
+        _screenshot(page, "lab_progress_bar.png")
         label = page.locator(".jp-OutputArea-output .widget-html-content").first.inner_text()
         page.locator(".jp-OutputArea-output", has_text="trained 40 steps").wait_for(timeout=60_000)
         texts = page.locator(".jp-OutputArea-output").all_inner_texts()
