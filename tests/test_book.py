@@ -1,6 +1,7 @@
 """The read-only book (`python3 tasks.py book`, tools/book.py).
 
-(a) it builds from the committed notebooks with outbound connections refused, within its budget;
+(a) it builds from the committed notebooks with outbound connections refused (its time, under
+    60 s on 2 cores, is measured by the benchmark script, not asserted here);
 (b) every chapter notebook has a page, linked from the index (the README's chapter table), and
     every figure of the notebook (each image output, compared by its bytes) appears on its page;
 (c) no page or file of the book carries grading: no hidden-test or mark-scheme marker and no line
@@ -33,7 +34,6 @@ from tools.notebooks import NOTEBOOKS_DIR, chapter_notebooks
 
 CHAPTERS = chapter_notebooks(NOTEBOOKS_DIR)
 OUT = book.OUT
-BUILD_BUDGET_S = 60
 GRADING_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "END MARK SCHEME")
 
 
@@ -59,11 +59,9 @@ def _html_files() -> list[Path]:
 
 # --- (a) the build ----------------------------------------------------------------------------------
 
-def test_book_builds_offline_within_budget(built):
+def test_book_builds_offline(built):
     assert built["ok"], f"the last build failed: {built}"
     assert built["offline"] and built["refused_connections"] == [], built["refused_connections"]
-    took = built["seconds"]
-    assert took < BUILD_BUDGET_S, f"expected the build to take < {BUILD_BUDGET_S} s, it took {took} s"
     assert built["chapters"] == [f"notebooks/{p.stem}" for p in CHAPTERS]
     for name in ("index.html", "search.html", "searchindex.js"):
         assert (OUT / name).exists(), f"expected {name} in {OUT}"
