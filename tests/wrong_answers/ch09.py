@@ -35,6 +35,16 @@ def masked_mean(output, lengths):
 ''',
     },
     3: {
+        "packs after all: the call the statement forbids": '''
+def bidirectional_without_packing(bilstm, X, lengths):
+    return pad_packed_sequence(bilstm(pack_padded_sequence(X, lengths, batch_first=True,
+                                                           enforce_sorted=False))[0], batch_first=True)[0]
+''',
+        "packs through the module, not the imported name": '''
+def bidirectional_without_packing(bilstm, X, lengths):
+    packed = torch.nn.utils.rnn.pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
+    return torch.nn.utils.rnn.pad_packed_sequence(bilstm(packed)[0], batch_first=True)[0]
+''',
         "the unpacked bidirectional run with the padding zeroed": '''
 def bidirectional_without_packing(bilstm, X, lengths):
     out, _ = bilstm(X)
