@@ -62,8 +62,10 @@ def _program(threads: int) -> str:
 def _run(threads: int, tmp_path: Path) -> dict:
     script = tmp_path / f"ch05_threads_{threads}.py"
     script.write_text(_program(threads))
+    # PASSIVE: idle OpenMP threads sleep instead of spinning (same arithmetic); on a loaded
+    # 2-core machine spinning made the two-thread run cost ten times the CPU time of one thread.
     env = dict(os.environ, RNN_PROFILE="ci", RNN_PROGRESS="0", MPLBACKEND="Agg",
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
     done = subprocess.run([sys.executable, str(script)], cwd=NOTEBOOK.parent, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"chapter 05 cells failed with {threads} thread(s):\n{done.stderr[-3000:]}"
