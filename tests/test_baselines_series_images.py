@@ -142,7 +142,7 @@ def test_logistic_regression_rejects_bad_input():
         B.fit_logistic_regression(np.zeros((5, 16)), torch.zeros(5, dtype=torch.int64))
 
 
-# ----------------------------------------------------------------------------- exercise reference (chapter 04)
+# ------------------------------------------------------------------- exercise reference (chapter 04)
 
 def test_accuracy_on_first_steps_reads_only_the_first_k_steps():
     from helpers.checks import accuracy_on_first_steps

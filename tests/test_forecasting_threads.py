@@ -45,8 +45,8 @@ def _committed_epochs(cells: list) -> int:
     cell = next(c for c in cells if c.source.lstrip().startswith(VALIDATION_MARKER))
     text = "".join(o.get("text", "") for o in cell.get("outputs", []))
     found = re.search(r"chosen number of epochs: (\d+)", text)
-    assert found, (f"the {VALIDATION_MARKER!r} cell of {NOTEBOOK.name} has no saved 'chosen number of epochs' "
-                   f"line; execute the notebook in the full profile (python tasks.py execute) first")
+    assert found, (f"the {VALIDATION_MARKER!r} cell of {NOTEBOOK.name} has no saved 'chosen number of "
+                   f"epochs' line; execute the notebook in the full profile (python tasks.py execute) first")
     return int(found.group(1))
 
 
@@ -54,7 +54,8 @@ def _program(threads: int) -> str:
     cells = _code_cells()
     upto = next(i for i, c in enumerate(cells) if c.source.lstrip().startswith(MARKER))
     fixed = f"flight_seeds = {SEEDS!r}\nchosen_epochs = {_committed_epochs(cells)}\n"
-    sources = [fixed if c.source.lstrip().startswith(VALIDATION_MARKER) else c.source for c in cells[: upto + 1]]
+    sources = [fixed if c.source.lstrip().startswith(VALIDATION_MARKER) else c.source
+               for c in cells[: upto + 1]]
     head = f"import torch\ntorch.set_num_threads({threads})\n"
     return head + "\n\n".join(sources) + "\n" + REPORT
 
