@@ -166,14 +166,17 @@ def _default_keys(record: Mapping[str, Any]) -> list[str]:
 def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Sequence[str] | None = None,
                   title: str | None = None, prediction: str | None = None, batch_index: int = 0,
                   state_bound: float = 1.0, cell_bound: float | None = None,
-                  max_unit_labels: int = 16) -> Figure:
+                  max_unit_labels: int = 16, difference: bool = False) -> Figure:
     """One heatmap per key: rows = hidden units, columns = time steps labelled "step:token" (1-based).
 
     ``record`` maps keys of :data:`GATE_INFO` (``"I", "F", "O", "C_tilde", "C", "H"`` for
     an LSTM; ``"R", "Z", "H_tilde", "H"`` for a GRU) to tensors of shape (steps, hidden)
     or (steps, batch, hidden) (then item ``batch_index`` is shown). Gates use the fixed
     range 0..1; states use -state_bound..state_bound (``cell_bound`` for ``"C"``, default
-    ``state_bound``). ``prediction`` is added to the figure title. Returns the Figure.
+    ``state_bound``). Values outside the range are drawn in the end colour and the colour bar
+    gets a pointed end on that side. ``difference=True`` marks the panels as differences of
+    two runs (colour bar "ΔC", title "difference of ..."). ``prediction`` is added to the
+    figure title. Returns the Figure.
     """
     keys = list(keys) if keys is not None else _default_keys(record)
     if not keys:
@@ -204,11 +207,14 @@ def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Seq
                 vmin, vmax, cmap = -bound, bound, STATE_CMAP
             arr = panels[key].T                                                   # (hidden, steps)
             image = ax.imshow(arr, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto", interpolation="nearest")
-            fig.colorbar(image, ax=ax, pad=0.01, label=f"{key} ({vmin:g}..{vmax:g})")
+            low, high = bool((arr < vmin).any()), bool((arr > vmax).any())   # clipped on either side?
+            extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get((low, high), "neither")
+            label = f"{'Δ' if difference else ''}{key} ({vmin:g}..{vmax:g})"
+            fig.colorbar(image, ax=ax, pad=0.01, label=label, extend=extend)
             ax.set_xticks(range(len(tokens)), [f"{t + 1}:{tok}" for t, tok in enumerate(tokens)])
             every = max(1, int(np.ceil(arr.shape[0] / max_unit_labels)))
             ax.set_yticks(range(0, arr.shape[0], every))
-            ax.set_title(name)
+            ax.set_title(f"difference of {name}" if difference else name)
             ax.set_ylabel("hidden unit")
             ax.set_xlabel("time step : input token")
             ax.grid(False)

@@ -61,6 +61,20 @@ def test_heatmap_shows_the_chosen_batch_item_and_bounds():
     plt.close(fig)
 
 
+def test_heatmap_marks_clipped_values_and_differences():
+    rec = _lstm_record()                                        # states within +-1 (0.2 * randn, 40 values)
+    fig = plots.gate_heatmaps(rec, TOKENS, keys=["F", "C"], cell_bound=3.0)
+    assert [_mesh(ax).colorbar.extend for ax in fig.axes if ax.get_title()] == ["neither", "neither"]
+    plt.close(fig)
+    big = {"C": rec["C"] * 100, "H": rec["H"].abs() * 100}      # C beyond both ends, H only above
+    fig = plots.gate_heatmaps(big, TOKENS, cell_bound=2.0, difference=True)
+    c_ax, h_ax = [ax for ax in fig.axes if ax.get_title()]
+    assert (_mesh(c_ax).colorbar.extend, _mesh(h_ax).colorbar.extend) == ("both", "max")
+    assert _mesh(c_ax).colorbar.ax.get_ylabel() == "ΔC (-2..2)"
+    assert c_ax.get_title() == "difference of cell state C"
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("record,tokens,fragment", [
     ({"I": torch.rand(5)}, TOKENS, r"shape \(5,\)"),
     ({"I": torch.rand(5, 2, 3, 1)}, TOKENS, r"shape \(5, 2, 3, 1\)"),
