@@ -208,7 +208,8 @@ def gate_heatmaps(record: Mapping[str, Any], tokens: Sequence[str], *, keys: Seq
             arr = panels[key].T                                                   # (hidden, steps)
             image = ax.imshow(arr, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto", interpolation="nearest")
             low, high = bool((arr < vmin).any()), bool((arr > vmax).any())   # clipped on either side?
-            extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get((low, high), "neither")
+            extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get((low, high),
+                                                                                          "neither")
             label = f"{'Δ' if difference else ''}{key} ({vmin:g}..{vmax:g})"
             fig.colorbar(image, ax=ax, pad=0.01, label=label, extend=extend)
             ax.set_xticks(range(len(tokens)), [f"{t + 1}:{tok}" for t, tok in enumerate(tokens)])
