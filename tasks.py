@@ -200,10 +200,10 @@ def test(args: list[str]) -> None:
     ensure_browser()
     targets = [t for t in LINT_TARGETS if (ROOT / t).exists()]
     _run([venv_bin("ruff"), "check", *targets], env=env)
-    # Two workers (pytest-xdist): the groups in tests/conftest.py keep each notebook, and each
-    # chapter of the wrong-answer harness, in one worker. RNN_TEST_WORKERS=0 runs in one process.
+    # Two workers (pytest-xdist, --dist loadfile): each test file, and each notebook with all of its
+    # cells (nbval needs one kernel), runs in one worker. RNN_TEST_WORKERS=0 runs in one process.
     workers = os.environ.get("RNN_TEST_WORKERS", "2")
-    _run([venv_bin("python"), "-m", "pytest", "tests", "notebooks", "-n", workers, "--dist", "loadgroup",
+    _run([venv_bin("python"), "-m", "pytest", "tests", "notebooks", "-n", workers, "--dist", "loadfile",
           "--nbval-lax", "--nbval-current-env",
           "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
           "--nbval-cell-timeout", "600", *args], env=env)

@@ -272,11 +272,32 @@ def build(out: Path = OUT, *, quiet: bool = True) -> dict:
     return record
 
 
+@contextlib.contextmanager
+def _build_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``out`` so that two test workers never build at once (POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process at a time is the user's business
+        yield
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_built(out: Path = OUT) -> dict:
-    """Build the book unless ``out`` already holds a build of the current inputs; return its record."""
-    if not is_up_to_date(out):
-        build(out)
-    return read_stamp(out)
+    """Build the book unless ``out`` already holds a build of the current inputs; return its record.
+
+    Processes that call this at the same time (the test workers) wait for one another.
+    """
+    with _build_lock(out):
+        if not is_up_to_date(out):
+            build(out)
+        return read_stamp(out)
 
 
 def main(argv: list[str] | None = None) -> int:
