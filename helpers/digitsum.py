@@ -103,7 +103,10 @@ def make_model(cell: str, seed: int, *, init: str = "torch", embedding_dim: int 
 
 
 def _xavier_uniform_(weight: Tensor, fan_in: int, fan_out: int) -> None:
-    """Paddle's XavierUniform for a 2-D parameter of shape [fan_in, fan_out]: U(+-sqrt(6 / (fan_in + fan_out)))."""
+    """Paddle's XavierUniform for a 2-D parameter of shape [fan_in, fan_out].
+
+    U(+-sqrt(6 / (fan_in + fan_out))).
+    """
     bound = (6.0 / (fan_in + fan_out)) ** 0.5
     with torch.no_grad():
         weight.uniform_(-bound, bound)
@@ -452,7 +455,8 @@ class BatchedDigitSum(nn.Module):
     def __init__(self, models: Sequence[DigitSumModel], lengths: Sequence[int], engine: str = "bptt") -> None:
         super().__init__()
         if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES} (hand-written BPTT or plain autograd), got {engine!r}")
+            raise ValueError(f"engine must be one of {ENGINES} (hand-written BPTT or plain autograd), "
+                             f"got {engine!r}")
         self.engine = engine
         if len(models) == 0 or len(models) != len(lengths):
             raise ValueError(f"need one length per model, got {len(models)} models, {len(lengths)} lengths")
@@ -625,7 +629,7 @@ class SweepResult:
         return self.train_loss.reshape(steps // self.steps_per_epoch, self.steps_per_epoch, M).mean(1)
 
     def table(self):
-        """One row per model: cell, init, length, seed, best step, dev and test accuracy (pandas DataFrame)."""
+        """One row per model: cell, init, length, seed, best step, dev and test accuracy (a DataFrame)."""
         import pandas as pd
         extra = {} if self.rhos is None else {"rho": self.rhos}
         return pd.DataFrame({"cell": self.cell, "init": self.init, **extra, "length": self.lengths,
@@ -669,7 +673,8 @@ def train_batched(models: Sequence[DigitSumModel], lengths: Sequence[int], seeds
         ys = torch.stack([s[name][1] for s in splits])
         data[name] = (_pad_stack(xs, steps_len).to(device), ys.to(device))
     N = data["train"][0].shape[1]
-    orders = torch.stack([epoch_orders(N, config.epochs, s, config.shuffle) for s in order_seeds])  # (M, epochs, N)
+    # (M, epochs, N)
+    orders = torch.stack([epoch_orders(N, config.epochs, s, config.shuffle) for s in order_seeds])
     orders = orders.to(device)
 
     inits = {getattr(m, "init", "custom") for m in models}
@@ -748,16 +753,20 @@ def run_sweep(cell: str, lengths: Sequence[int], seeds: Sequence[int], *,
     if len(lengths) == 0 or len(seeds) == 0:
         raise ValueError("give at least one length and one seed")
     if data not in ("seeded", "book"):
-        raise ValueError(f"data must be 'seeded' (digit_sum_splits per seed) or 'book' (the book's files), got {data!r}")
+        raise ValueError("data must be 'seeded' (digit_sum_splits per seed) or 'book' (the book's files), "
+                         f"got {data!r}")
     if data == "book" and tuple(copies) != (3, 1, 1):
-        raise ValueError(f"the book's files have copies (3, 1, 1); got copies={tuple(copies)} with data='book'")
+        raise ValueError(f"the book's files have copies (3, 1, 1); "
+                         f"got copies={tuple(copies)} with data='book'")
     rho_list = [None] if rhos is None else list(rhos)
     triples = [(n, r, s) for n in sorted(set(lengths), reverse=True) for r in rho_list for s in seeds]
     models = []
     for _, rho, s in triples:
-        model = make_model(cell, s, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+        model = make_model(cell, s, init=init, embedding_dim=config.embedding_dim,
+                           hidden_size=config.hidden_size)
         models.append(model if rho is None else scaled_orthogonal_(model, rho, seed=s))
-    splits = [book_digit_sum_splits(n) if data == "book" else digit_sum_splits(n, copies, s) for n, _, s in triples]
+    splits = [book_digit_sum_splits(n) if data == "book" else digit_sum_splits(n, copies, s)
+              for n, _, s in triples]
     result = train_batched(models, [n for n, _, _ in triples], [s for _, _, s in triples], splits, config,
                            device=device, dtype=dtype, engine=engine)
     result.data, result.init = data, init
@@ -772,7 +781,8 @@ def train_one(cell: str, seed: int, split: dict[str, tuple[Tensor, Tensor]],
 
     No dev checks: this is the baseline the batched trainer is compared with and timed against.
     """
-    model = make_model(cell, seed, init=init, embedding_dim=config.embedding_dim, hidden_size=config.hidden_size)
+    model = make_model(cell, seed, init=init, embedding_dim=config.embedding_dim,
+                       hidden_size=config.hidden_size)
     model = model.to(dtype)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     x, y = split["train"]

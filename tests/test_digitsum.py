@@ -175,8 +175,8 @@ def test_bad_inputs_raise_with_the_fix():
 def test_one_name_per_cell_type():
     # The collection's rule: "RNN", "LSTM", "GRU", any case; "srn" (NNDL's name) is an alias of "RNN".
     assert CELLS == ("RNN", "LSTM", "GRU")
-    assert [check_cell(c) for c in ("srn", "SRN", "rnn", "Rnn", " lstm ", "gru")] == ["RNN", "RNN", "RNN", "RNN",
-                                                                                       "LSTM", "GRU"]
+    names = [check_cell(c) for c in ("srn", "SRN", "rnn", "Rnn", " lstm ", "gru")]
+    assert names == ["RNN", "RNN", "RNN", "RNN", "LSTM", "GRU"]
     assert make_model("srn", 0).cell == "RNN"
 
 
@@ -188,7 +188,8 @@ def test_nndl_init_is_xavier_per_block_with_one_bias(cell):
 
     def spans(t: torch.Tensor, bound: float) -> None:   # inside U(-bound, bound) and filling most of it
         assert t.abs().max() <= bound + 1e-7, (tuple(t.shape), t.abs().max().item(), bound)
-        assert t.abs().max() >= 0.8 * bound and t.min() < 0 < t.max(), (tuple(t.shape), t.abs().max().item(), bound)
+        assert t.abs().max() >= 0.8 * bound and t.min() < 0 < t.max(), \
+            (tuple(t.shape), t.abs().max().item(), bound)
 
     spans(model.embedding.weight, (6 / (10 + E)) ** 0.5)                 # Paddle shape [10, E]: 0.378
     for k in range(G):
@@ -221,7 +222,8 @@ def test_spectral_radius_of_the_two_inits_and_of_rho_q():
     lstm = scaled_orthogonal_(make_model("LSTM", 0), 0.9, seed=1)
     for k in range(4):
         block = lstm.rnn.weight_hh_l0[k * 32:(k + 1) * 32].double()
-        torch.testing.assert_close(block @ block.T, 0.81 * torch.eye(32, dtype=torch.float64), atol=1e-6, rtol=0)
+        torch.testing.assert_close(block @ block.T, 0.81 * torch.eye(32, dtype=torch.float64),
+                                   atol=1e-6, rtol=0)
 
 
 def test_book_order_is_file_order_every_epoch():
