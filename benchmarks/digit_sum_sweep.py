@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import torch
-
 import torch.nn.functional as F
 
 from helpers.config import device as best_device
@@ -115,7 +114,8 @@ def time_per_step(steps: int, repeats: int, cell: str = "LSTM") -> dict:
         opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3, fused=True)
 
         def step() -> None:
-            loss = F.cross_entropy(net(x).flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1).sum()
+            losses = F.cross_entropy(net(x).flatten(0, 1), y.flatten(), reduction="none")
+            loss = losses.view(y.shape).mean(1).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
