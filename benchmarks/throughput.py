@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from helpers.speed import lstm_pair
+from helpers.speed import lstm_pair, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "throughput.json"
@@ -80,23 +80,6 @@ def machine_info() -> dict:
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     return info
-
-
-def sync(device: torch.device) -> None:
-    """Wait for the device to finish its queued work (so a timer measures it)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def timed(fn: Callable[[], object], device: torch.device) -> float:
-    """Seconds one call of ``fn`` takes, the device's queued work included."""
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int,

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     """Wait for the device's queued work (so a timer measures it)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -24,12 +24,12 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
+def timed(fn: Callable[[], object], device: torch.device) -> float:
     """Seconds one call of ``fn`` takes, the device's queued work included."""
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start
 
 
@@ -62,14 +62,14 @@ def lstm_pair(hidden: int, device: torch.device | str, *, batch: int = 64, steps
     def calls_for(model: nn.Module) -> int:
         """How many steps make one timed sample last about ``min_seconds``."""
         step(model)  # warm-up (allocations, kernel choice)
-        return max(1, math.ceil(min_seconds / max(_timed(lambda: step(model), device), 1e-6)))
+        return max(1, math.ceil(min_seconds / max(timed(lambda: step(model), device), 1e-6)))
 
     n = max(calls_for(scratch), calls_for(reference))
     times_scratch, times_torch = [], []
     for r in range(repeats):
         sides = [(scratch, times_scratch), (reference, times_torch)]
         for model, times in (sides if r % 2 == 0 else sides[::-1]):
-            times.append(_timed(lambda model=model: [step(model) for _ in range(n)], device))
+            times.append(timed(lambda model=model: [step(model) for _ in range(n)], device))
     ratios = [ts / tt for ts, tt in zip(times_scratch, times_torch, strict=True)]  # rate_torch / rate_scratch
     work = n * batch * steps
     return {"hidden": hidden, "batch": batch, "steps": steps, "features": features,
